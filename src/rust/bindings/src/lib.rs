@@ -1,0 +1,552 @@
+//! R bindings of kerust's engine. This crate converts R values to engine
+//! types, holds models behind external pointers and maps errors; it does no
+//! numerical work. Every exported function runs inside [`errors::guard`], so
+//! a panic becomes an R error.
+
+use extendr_api::prelude::*;
+use extendr_api::Result;
+
+use engine::activations::Activation;
+use engine::init::Initializer;
+use engine::losses::Loss;
+use engine::metrics::{Metric, MetricKind};
+use engine::model::{size_of, Compiled, Model};
+use engine::optim::{Optimizer, OptimizerKind};
+use engine::train::{self, Data, FitConfig};
+
+mod convert;
+mod errors;
+mod observer;
+
+use errors::{engine_err, guard, r_error};
+
+fn model_mut(model: &Robj) -> Result<ExternalPtr<Model>> {
+    let ptr: ExternalPtr<Model> = model
+        .try_into()
+        .map_err(|_| r_error("`model` is not a kerust model handle; build the model with keras_model_sequential()"))?;
+    Ok(ptr)
+}
+
+fn with_model<T>(model: &Robj, f: impl FnOnce(&mut Model) -> Result<T>) -> Result<T> {
+    let mut ptr = model_mut(model)?;
+    let m = ptr.try_addr_mut().map_err(|_| {
+        r_error("the model handle is empty (was the model saved with saveRDS() and read back?); rebuild the model")
+    })?;
+    f(m)
+}
+
+fn seed_of(seed: f64) -> Option<u64> {
+    (seed.is_finite() && seed >= 0.0).then_some(seed as u64)
+}
+
+/// Reads a named double vector into (name, value) pairs.
+fn named_params(params: &Robj) -> Vec<(String, f64)> {
+    let values: Vec<f64> = params.as_real_vector().unwrap_or_default();
+    match params.names() {
+        Some(names) => names.map(|n| n.to_string()).zip(values).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn activation_of(name: &str, params: &Robj) -> Result<Activation> {
+    let act = Activation::from_name(name).map_err(engine_err)?;
+    let p = named_params(params);
+    let get = |key: &str| p.iter().find(|(n, _)| n == key).map(|(_, v)| *v);
+    Ok(match act {
+        Activation::Relu { .. } => Activation::Relu {
+            negative_slope: get("negative_slope").unwrap_or(0.0) as f32,
+            max_value: get("max_value").filter(|v| v.is_finite()).map(|v| v as f32),
+            threshold: get("threshold").unwrap_or(0.0) as f32,
+        },
+        Activation::Elu { alpha } => Activation::Elu {
+            alpha: get("alpha").map(|v| v as f32).unwrap_or(alpha),
+        },
+        Activation::LeakyRelu { negative_slope } => Activation::LeakyRelu {
+            negative_slope: get("negative_slope").map(|v| v as f32).unwrap_or(negative_slope),
+        },
+        Activation::Gelu { approximate } => Activation::Gelu {
+            approximate: get("approximate").map(|v| v != 0.0).unwrap_or(approximate),
+        },
+        other => other,
+    })
+}
+
+fn initializer_of(name: &str, params: &Robj) -> Result<(Initializer, Option<u64>)> {
+    let p = named_params(params);
+    let seed = p.iter().find(|(n, _)| n == "seed").and_then(|(_, v)| seed_of(*v));
+    Ok((Initializer::from_parts(name, &p).map_err(engine_err)?, seed))
+}
+
+/// Number of threads the engine uses.
+/// @noRd
+#[extendr]
+fn rs_threads() -> i32 {
+    engine::pool::threads() as i32
+}
+
+/// Sets the number of engine threads.
+/// @noRd
+#[extendr]
+fn rs_set_threads(n: i32) -> Result<()> {
+    guard(|| engine::pool::set_threads(n.max(0) as usize).map_err(engine_err))
+}
+
+/// Converts `x` to an engine tensor and back (tests the array exchange).
+/// @noRd
+#[extendr]
+fn rs_roundtrip(x: Robj, arg: &str) -> Result<Robj> {
+    guard(|| {
+        let received = convert::from_r(arg, &x)?;
+        Ok(convert::to_r(&received.data, &received.dims))
+    })
+}
+
+/// Raises an engine error or a panic on purpose, to test error handling.
+/// @noRd
+#[extendr]
+fn rs_test_failure(kind: &str) -> Result<()> {
+    guard(|| match kind {
+        "engine" => Err(engine_err(engine::Error::InvalidArgument(
+            "this engine error was raised on purpose; 100% expected".into(),
+        ))),
+        "panic" => panic!("a panic raised on purpose"),
+        "worker_panic" => {
+            engine::pool::install(|| {
+                use std::sync::atomic::{AtomicBool, Ordering};
+                static FLAG: AtomicBool = AtomicBool::new(true);
+                rayon::join(
+                    || {
+                        if FLAG.load(Ordering::Relaxed) {
+                            panic!("a panic raised on purpose in a worker thread")
+                        }
+                    },
+                    || (),
+                )
+            });
+            Ok(())
+        }
+        _ => Ok(()),
+    })
+}
+
+/// Creates an empty Sequential model.
+/// @noRd
+#[extendr]
+fn rs_model_new(name: &str, input_shape: Vec<f64>, seed: f64) -> Result<Robj> {
+    guard(|| {
+        let shape: Vec<usize> = input_shape.iter().map(|&d| d.max(0.0) as usize).collect();
+        let model = Model::new(name, shape, seed_of(seed).unwrap_or(0)).map_err(engine_err)?;
+        let mut robj: Robj = ExternalPtr::new(model).into();
+        robj.set_class(["kerust_model_ptr"])?;
+        Ok(robj)
+    })
+}
+
+/// Appends a Dense layer.
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_add_dense(
+    model: Robj,
+    name: &str,
+    units: f64,
+    activation: &str,
+    activation_params: Robj,
+    use_bias: bool,
+    kernel_init: &str,
+    kernel_params: Robj,
+    bias_init: &str,
+    bias_params: Robj,
+) -> Result<()> {
+    guard(|| {
+        let act = activation_of(activation, &activation_params)?;
+        let (k, kseed) = initializer_of(kernel_init, &kernel_params)?;
+        let (b, bseed) = initializer_of(bias_init, &bias_params)?;
+        with_model(&model, |m| {
+            m.add_dense(name, units as usize, act, use_bias, &k, kseed, &b, bseed)
+                .map_err(engine_err)
+        })
+    })
+}
+
+/// Appends an Activation layer.
+/// @noRd
+#[extendr]
+fn rs_add_activation(model: Robj, name: &str, activation: &str, activation_params: Robj) -> Result<()> {
+    guard(|| {
+        let act = activation_of(activation, &activation_params)?;
+        with_model(&model, |m| m.add_activation(name, act).map_err(engine_err))
+    })
+}
+
+/// Appends a Dropout layer; `seed` NA draws masks from the model's generator.
+/// @noRd
+#[extendr]
+fn rs_add_dropout(model: Robj, name: &str, rate: f64, seed: f64) -> Result<()> {
+    guard(|| with_model(&model, |m| m.add_dropout(name, rate as f32, seed_of(seed)).map_err(engine_err)))
+}
+
+/// Appends a Flatten layer.
+/// @noRd
+#[extendr]
+fn rs_add_flatten(model: Robj, name: &str) -> Result<()> {
+    guard(|| with_model(&model, |m| m.add_flatten(name).map_err(engine_err)))
+}
+
+/// Appends a Reshape layer.
+/// @noRd
+#[extendr]
+fn rs_add_reshape(model: Robj, name: &str, target_shape: Vec<f64>) -> Result<()> {
+    guard(|| {
+        let target: Vec<i64> = target_shape.iter().map(|&d| d as i64).collect();
+        with_model(&model, |m| m.add_reshape(name, &target).map_err(engine_err))
+    })
+}
+
+/// Removes the last layer.
+/// @noRd
+#[extendr]
+fn rs_pop(model: Robj) -> Result<()> {
+    guard(|| with_model(&model, |m| m.pop().map_err(engine_err)))
+}
+
+/// Describes the layers: name, class, output shape, parameter counts.
+/// @noRd
+#[extendr]
+fn rs_layers(model: Robj) -> Result<Robj> {
+    guard(|| {
+        with_model(&model, |m| {
+            let mut names = Vec::new();
+            let mut classes = Vec::new();
+            let mut shapes = Vec::new();
+            let mut params = Vec::new();
+            let mut trainable = Vec::new();
+            for layer in m.layers() {
+                names.push(layer.name().to_string());
+                classes.push(layer.class_name().to_string());
+                let shape: Vec<i32> = layer.output_shape().iter().map(|&d| d as i32).collect();
+                shapes.push(Robj::from(shape));
+                params.push(layer.params().iter().map(|p| p.value.len() as f64).sum::<f64>());
+                trainable.push(
+                    layer
+                        .params()
+                        .iter()
+                        .filter(|p| p.trainable)
+                        .map(|p| p.value.len() as f64)
+                        .sum::<f64>(),
+                );
+            }
+            let input: Vec<i32> = m.input_shape().iter().map(|&d| d as i32).collect();
+            Ok(list!(
+                name = names,
+                class = classes,
+                output_shape = List::from_values(shapes),
+                params = params,
+                trainable = trainable,
+                input_shape = input
+            )
+            .into())
+        })
+    })
+}
+
+/// Returns the weights as a list of R arrays in keras's order, named `layer/weight`.
+/// @noRd
+#[extendr]
+fn rs_get_weights(model: Robj) -> Result<Robj> {
+    guard(|| {
+        with_model(&model, |m| {
+            let mut values = Vec::new();
+            let mut names = Vec::new();
+            for layer in m.layers() {
+                for p in layer.params() {
+                    values.push(convert::to_r(&p.value, &p.shape));
+                    names.push(format!("{}/{}", layer.name(), p.name));
+                }
+            }
+            let mut list: Robj = List::from_values(values).into();
+            list.set_names(names)?;
+            Ok(list)
+        })
+    })
+}
+
+/// Replaces all weights from a list of R arrays in keras's order.
+/// @noRd
+#[extendr]
+fn rs_set_weights(model: Robj, weights: List) -> Result<()> {
+    guard(|| {
+        let mut values = Vec::new();
+        for (i, (_, w)) in weights.iter().enumerate() {
+            let received = convert::from_r(&format!("weights[[{}]]", i + 1), &w)?;
+            values.push((received.dims, received.data));
+        }
+        with_model(&model, |m| m.set_weights(values).map_err(engine_err))
+    })
+}
+
+/// Sets the loss, metrics and optimizer.
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_compile(
+    model: Robj,
+    optimizer: &str,
+    learning_rate: f64,
+    optimizer_params: Robj,
+    loss: &str,
+    loss_params: Robj,
+    metric_kinds: Vec<String>,
+    metric_names: Vec<String>,
+    metric_params: Robj,
+) -> Result<()> {
+    guard(|| {
+        let p = named_params(&optimizer_params);
+        let get = |key: &str, default: f64| p.iter().find(|(n, _)| n == key).map(|(_, v)| *v).unwrap_or(default);
+        let kind = match optimizer {
+            "sgd" => OptimizerKind::Sgd {
+                momentum: get("momentum", 0.0) as f32,
+                nesterov: get("nesterov", 0.0) != 0.0,
+            },
+            "adam" => OptimizerKind::Adam {
+                beta_1: get("beta_1", 0.9) as f32,
+                beta_2: get("beta_2", 0.999) as f32,
+                epsilon: get("epsilon", 1e-7) as f32,
+                amsgrad: get("amsgrad", 0.0) != 0.0,
+            },
+            "rmsprop" => OptimizerKind::RmsProp {
+                rho: get("rho", 0.9) as f32,
+                momentum: get("momentum", 0.0) as f32,
+                epsilon: get("epsilon", 1e-7) as f32,
+                centered: get("centered", 0.0) != 0.0,
+            },
+            "adagrad" => OptimizerKind::Adagrad {
+                initial_accumulator_value: get("initial_accumulator_value", 0.1) as f32,
+                epsilon: get("epsilon", 1e-7) as f32,
+            },
+            other => return Err(r_error(&format!("unknown optimizer \"{other}\""))),
+        };
+        kind.validate().map_err(engine_err)?;
+        let lp = named_params(&loss_params);
+        let lget = |key: &str, default: f64| lp.iter().find(|(n, _)| n == key).map(|(_, v)| *v).unwrap_or(default);
+        let loss = Loss::from_name(
+            loss,
+            lget("from_logits", 0.0) != 0.0,
+            lget("label_smoothing", 0.0) as f32,
+            lget("delta", 1.0) as f32,
+        )
+        .map_err(engine_err)?;
+        let mp = metric_params.as_real_vector().unwrap_or_default();
+        let mut metrics = Vec::new();
+        for (i, (kind, name)) in metric_kinds.iter().zip(&metric_names).enumerate() {
+            let threshold = mp.get(2 * i).copied().unwrap_or(0.5) as f32;
+            let k = mp.get(2 * i + 1).copied().unwrap_or(5.0) as usize;
+            let kind = MetricKind::from_name(kind, threshold, k).map_err(engine_err)?;
+            metrics.push(Metric::new(name, kind));
+        }
+        with_model(&model, |m| {
+            m.compiled = Some(Compiled {
+                loss,
+                metrics,
+                optimizer: Optimizer::new(kind, learning_rate as f32),
+            });
+            Ok(())
+        })
+    })
+}
+
+/// Checks that `x` has `n` samples of the model's input shape.
+fn check_x(m: &Model, arg: &str, dims: &[usize]) -> Result<usize> {
+    let sample = &dims[1.min(dims.len())..];
+    let expected = m.input_shape();
+    if sample != expected {
+        return Err(r_error(&format!(
+            "`{arg}` has samples of shape {} but the model expects input_shape = {}",
+            engine::error::format_shape(if sample.is_empty() { &[1] } else { sample }),
+            engine::error::format_shape(expected)
+        )));
+    }
+    Ok(dims[0])
+}
+
+/// Trains the model. Returns the history as a list.
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_fit(
+    model: Robj,
+    x: Robj,
+    y: Robj,
+    val_x: Robj,
+    val_y: Robj,
+    batch_size: f64,
+    epochs: f64,
+    initial_epoch: f64,
+    shuffle: bool,
+    validation_split: f64,
+    seed: f64,
+    verbose: i32,
+    unicode: bool,
+    interrupt_after: f64,
+) -> Result<Robj> {
+    guard(|| {
+        let xr = convert::from_r("x", &x)?;
+        let yr = convert::from_r("y", &y)?;
+        let validation = if val_x.is_null() {
+            None
+        } else {
+            Some((
+                convert::from_r("validation_data[[1]]", &val_x)?,
+                convert::from_r("validation_data[[2]]", &val_y)?,
+            ))
+        };
+        with_model(&model, |m| {
+            let n = check_x(m, "x", &xr.dims)?;
+            let data = Data { x: &xr.data, y: &yr.data, n };
+            let val = match &validation {
+                Some((vx, vy)) => Some(Data {
+                    x: &vx.data,
+                    y: &vy.data,
+                    n: check_x(m, "validation_data[[1]]", &vx.dims)?,
+                }),
+                None => None,
+            };
+            let config = FitConfig {
+                batch_size: batch_size.max(0.0) as usize,
+                epochs: epochs.max(0.0) as usize,
+                initial_epoch: initial_epoch.max(0.0) as usize,
+                shuffle,
+                validation_split,
+                seed: seed_of(seed).unwrap_or(0),
+                verbose: verbose.clamp(0, 2) as u8,
+                unicode,
+            };
+            let mut obs = observer::RObserver::new(seed_of(interrupt_after).map(|v| v as usize));
+            let history = train::fit(m, data, val, &config, &mut obs).map_err(engine_err)?;
+            let values: Vec<Robj> = history.values.iter().map(|v| Robj::from(v.clone())).collect();
+            let epochs: Vec<i32> = history.epochs.iter().map(|&e| e as i32).collect();
+            Ok(list!(
+                epochs = epochs,
+                names = history.names.clone(),
+                values = List::from_values(values),
+                interrupted = history.interrupted,
+                interrupted_at_step = history.interrupted_at_step as i32
+            )
+            .into())
+        })
+    })
+}
+
+/// Returns loss and metrics on (x, y) as a named numeric vector.
+/// @noRd
+#[extendr]
+fn rs_evaluate(model: Robj, x: Robj, y: Robj, batch_size: f64) -> Result<Robj> {
+    guard(|| {
+        let xr = convert::from_r("x", &x)?;
+        let yr = convert::from_r("y", &y)?;
+        with_model(&model, |m| {
+            let n = check_x(m, "x", &xr.dims)?;
+            let logs = train::evaluate(m, Data { x: &xr.data, y: &yr.data, n }, batch_size.max(0.0) as usize)
+                .map_err(engine_err)?;
+            let mut out: Robj = logs.iter().map(|(_, v)| *v).collect::<Vec<f64>>().into();
+            out.set_names(logs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())?;
+            Ok(out)
+        })
+    })
+}
+
+/// Returns the model output for x, with the batch axis first.
+/// @noRd
+#[extendr]
+fn rs_predict(model: Robj, x: Robj, batch_size: f64) -> Result<Robj> {
+    guard(|| {
+        let xr = convert::from_r("x", &x)?;
+        with_model(&model, |m| {
+            let n = check_x(m, "x", &xr.dims)?;
+            let out = train::predict(m, &xr.data, n, batch_size.max(0.0) as usize).map_err(engine_err)?;
+            let mut dims = vec![n];
+            dims.extend_from_slice(m.output_shape());
+            if dims.len() == 1 {
+                dims.push(1);
+            }
+            Ok(convert::to_r(&out, &dims))
+        })
+    })
+}
+
+/// Applies an activation to an R array (for `activation_*()` on data).
+/// @noRd
+#[extendr]
+fn rs_activation(name: &str, params: Robj, x: Robj) -> Result<Robj> {
+    guard(|| {
+        let act = activation_of(name, &params)?;
+        let xr = convert::from_r("x", &x)?;
+        let width = *xr.dims.last().unwrap_or(&1);
+        let mut y = vec![0f32; xr.data.len()];
+        act.forward(&xr.data, &mut y, width);
+        Ok(convert::to_r(&y, &xr.dims))
+    })
+}
+
+/// Computes per-sample losses for (y_true, y_pred) (for `loss_*()` on data).
+/// @noRd
+#[extendr]
+fn rs_loss(name: &str, params: Robj, y_true: Robj, y_pred: Robj) -> Result<Robj> {
+    guard(|| {
+        let lp = named_params(&params);
+        let get = |key: &str, default: f64| lp.iter().find(|(n, _)| n == key).map(|(_, v)| *v).unwrap_or(default);
+        let loss = Loss::from_name(
+            name,
+            get("from_logits", 0.0) != 0.0,
+            get("label_smoothing", 0.0) as f32,
+            get("delta", 1.0) as f32,
+        )
+        .map_err(engine_err)?;
+        let t = convert::from_r("y_true", &y_true)?;
+        let p = convert::from_r("y_pred", &y_pred)?;
+        let batch = if p.dims.len() > 1 { p.dims[0] } else { 1 };
+        let width = p.data.len() / batch.max(1);
+        let expected_t = if loss.is_sparse() { batch } else { batch * width };
+        if t.data.len() != expected_t {
+            return Err(r_error(&format!(
+                "`y_true` has {} values but `y_pred` needs {expected_t}",
+                t.data.len()
+            )));
+        }
+        let mut out = vec![0f32; batch];
+        loss.compute(&t.data, &p.data, batch, width, false, &mut out, None);
+        Ok(convert::to_r(&out, &[batch]))
+    })
+}
+
+/// Size of one sample of the model output.
+/// @noRd
+#[extendr]
+fn rs_output_size(model: Robj) -> Result<f64> {
+    guard(|| with_model(&model, |m| Ok(size_of(m.output_shape()) as f64)))
+}
+
+extendr_module! {
+    mod kerust;
+    fn rs_threads;
+    fn rs_set_threads;
+    fn rs_roundtrip;
+    fn rs_test_failure;
+    fn rs_model_new;
+    fn rs_add_dense;
+    fn rs_add_activation;
+    fn rs_add_dropout;
+    fn rs_add_flatten;
+    fn rs_add_reshape;
+    fn rs_pop;
+    fn rs_layers;
+    fn rs_get_weights;
+    fn rs_set_weights;
+    fn rs_compile;
+    fn rs_fit;
+    fn rs_evaluate;
+    fn rs_predict;
+    fn rs_activation;
+    fn rs_loss;
+    fn rs_output_size;
+}

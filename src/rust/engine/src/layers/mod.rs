@@ -1,0 +1,90 @@
+//! Layers: the building blocks of a model. Each layer owns its weights and
+//! has a forward pass and a hand-written backward pass that write into
+//! buffers the execution plan allocated once.
+
+use std::sync::Mutex;
+
+use rand::rngs::StdRng;
+
+use crate::activations::Activation;
+
+pub mod activation;
+pub mod dense;
+pub mod dropout;
+pub mod reshape;
+
+pub use activation::ActivationLayer;
+pub use dense::Dense;
+pub use dropout::Dropout;
+pub use reshape::Reshape;
+
+/// A weight tensor of a layer.
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// Keras's weight name, e.g. `kernel` or `bias`.
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub value: Vec<f32>,
+    pub trainable: bool,
+}
+
+/// State shared by the layers during one forward pass.
+pub struct ForwardCtx<'a> {
+    /// True while fitting: dropout and noise layers are active only then.
+    pub training: bool,
+    /// The model's generator for layers without a seed of their own.
+    pub rng: &'a mut StdRng,
+}
+
+/// Buffers of one layer call for the backward pass.
+pub struct BackwardArgs<'a> {
+    pub batch: usize,
+    /// The layer's input.
+    pub x: &'a [f32],
+    /// The layer's output.
+    pub y: &'a [f32],
+    /// What the forward pass stored for the backward pass.
+    pub scratch: &'a [f32],
+    /// Gradient of the loss with respect to the output; layers may overwrite it.
+    pub dy: &'a mut [f32],
+    /// True when `dy` is already the gradient with respect to the
+    /// pre-activation (the loss was fused with the output activation).
+    pub dy_is_preactivation: bool,
+    /// Gradient with respect to the input, when a previous layer needs it.
+    pub dx: Option<&'a mut [f32]>,
+    /// One gradient buffer per parameter, overwritten.
+    pub grads: &'a mut [Vec<f32>],
+}
+
+pub trait Layer: Send + Sync + std::fmt::Debug {
+    /// Keras's class name, shown by `summary()`: `Dense`, `Dropout`, ...
+    fn class_name(&self) -> &'static str;
+    fn name(&self) -> &str;
+    /// Output shape of one sample.
+    fn output_shape(&self) -> &[usize];
+    fn params(&self) -> &[Param] {
+        &[]
+    }
+    fn params_mut(&mut self) -> &mut [Param] {
+        &mut []
+    }
+    /// Values per sample that the forward pass keeps for the backward pass.
+    fn scratch_per_sample(&self) -> usize {
+        0
+    }
+    /// The activation applied last, if the loss may fuse with it.
+    fn output_activation(&self) -> Option<Activation> {
+        None
+    }
+    /// The pre-activation values (logits) of the last forward pass, for a
+    /// loss fused with [`Layer::output_activation`].
+    fn logits<'a>(&self, x: &'a [f32], _scratch: &'a [f32]) -> &'a [f32] {
+        x
+    }
+    fn forward(&self, x: &[f32], batch: usize, y: &mut [f32], scratch: &mut [f32], ctx: &mut ForwardCtx);
+    fn backward(&self, args: BackwardArgs);
+}
+
+/// A generator behind a lock, for layers given an explicit seed.
+#[derive(Debug)]
+pub struct SeededRng(pub Mutex<StdRng>);

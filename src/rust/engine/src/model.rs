@@ -1,0 +1,452 @@
+//! A model: a chain of layers compiled into a static execution plan.
+//!
+//! Sequential models are a chain, so the plan is the layer order; each
+//! layer output, its gradient and the layer's scratch get one buffer sized
+//! for the largest batch, and smaller batches use a prefix. After the plan
+//! is built a training step allocates nothing.
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::activations::Activation;
+use crate::error::{format_batch_shape, Error, Result};
+use crate::init::{rng_for, Initializer};
+use crate::layers::{ActivationLayer, BackwardArgs, Dense, Dropout, ForwardCtx, Layer, Param, Reshape};
+use crate::losses::Loss;
+use crate::metrics::Metric;
+use crate::optim::Optimizer;
+
+/// The loss, metrics and optimizer set by `compile()`.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub loss: Loss,
+    pub metrics: Vec<Metric>,
+    pub optimizer: Optimizer,
+}
+
+/// Buffers of the execution plan for batches of up to `capacity` samples.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub capacity: usize,
+    pub with_gradients: bool,
+    pub input: Vec<f32>,
+    pub target: Vec<f32>,
+    pub outputs: Vec<Vec<f32>>,
+    pub scratch: Vec<Vec<f32>>,
+    pub output_grads: Vec<Vec<f32>>,
+    /// One gradient buffer per parameter, per layer.
+    pub param_grads: Vec<Vec<Vec<f32>>>,
+    pub per_sample_loss: Vec<f32>,
+}
+
+#[derive(Debug)]
+pub struct Model {
+    pub name: String,
+    input_shape: Vec<usize>,
+    layers: Vec<Box<dyn Layer>>,
+    /// Draws initial weights, and seeds `fit()` when no seed is given.
+    rng: StdRng,
+    pub compiled: Option<Compiled>,
+    plan: Plan,
+}
+
+/// Per-sample size of a shape.
+pub fn size_of(shape: &[usize]) -> usize {
+    shape.iter().product()
+}
+
+impl Model {
+    /// An empty Sequential model for samples of `input_shape`.
+    pub fn new(name: &str, input_shape: Vec<usize>, seed: u64) -> Result<Model> {
+        if input_shape.is_empty() || input_shape.contains(&0) {
+            return Err(Error::InvalidArgument(format!(
+                "`input_shape` must be positive integers, got {input_shape:?}"
+            )));
+        }
+        Ok(Model {
+            name: name.to_string(),
+            input_shape,
+            layers: Vec::new(),
+            rng: StdRng::seed_from_u64(seed),
+            compiled: None,
+            plan: Plan::default(),
+        })
+    }
+
+    pub fn input_shape(&self) -> &[usize] {
+        &self.input_shape
+    }
+
+    /// Per-sample shape of the model output (the input shape with no layers).
+    pub fn output_shape(&self) -> &[usize] {
+        self.layers
+            .last()
+            .map(|l| l.output_shape())
+            .unwrap_or(&self.input_shape)
+    }
+
+    pub fn layers(&self) -> &[Box<dyn Layer>] {
+        &self.layers
+    }
+
+    pub fn layers_mut(&mut self) -> &mut [Box<dyn Layer>] {
+        &mut self.layers
+    }
+
+    fn check_name(&self, name: &str) -> Result<()> {
+        if self.layers.iter().any(|l| l.name() == name) {
+            return Err(Error::InvalidArgument(format!(
+                "the model already has a layer named \"{name}\"; layer names must be unique within a model"
+            )));
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, layer: Box<dyn Layer>) {
+        self.layers.push(layer);
+        // Shapes changed: rebuild buffers and optimizer state on next use.
+        self.plan = Plan::default();
+        if let Some(c) = self.compiled.as_mut() {
+            c.optimizer.build(&[]);
+        }
+    }
+
+    /// Appends a Dense layer with weights drawn from the initializers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_dense(
+        &mut self,
+        name: &str,
+        units: usize,
+        activation: Activation,
+        use_bias: bool,
+        kernel_init: &Initializer,
+        kernel_seed: Option<u64>,
+        bias_init: &Initializer,
+        bias_seed: Option<u64>,
+    ) -> Result<()> {
+        self.check_name(name)?;
+        if units == 0 {
+            return Err(Error::InvalidArgument(format!(
+                "layer \"{name}\": `units` must be a positive integer, got 0"
+            )));
+        }
+        let input = self.output_shape().to_vec();
+        let input_dim = *input.last().unwrap_or(&1);
+        let kernel = kernel_init.sample(&[input_dim, units], &mut rng_for(kernel_seed, &mut self.rng));
+        let bias = use_bias.then(|| bias_init.sample(&[units], &mut rng_for(bias_seed, &mut self.rng)));
+        self.push(Box::new(Dense::new(name, &input, units, activation, kernel, bias)));
+        Ok(())
+    }
+
+    pub fn add_activation(&mut self, name: &str, activation: Activation) -> Result<()> {
+        self.check_name(name)?;
+        let input = self.output_shape().to_vec();
+        self.push(Box::new(ActivationLayer::new(name, &input, activation)));
+        Ok(())
+    }
+
+    pub fn add_dropout(&mut self, name: &str, rate: f32, seed: Option<u64>) -> Result<()> {
+        self.check_name(name)?;
+        if !(0.0..1.0).contains(&rate) {
+            return Err(Error::InvalidArgument(format!(
+                "layer \"{name}\": `rate` must be in [0, 1), got {rate}"
+            )));
+        }
+        let input = self.output_shape().to_vec();
+        self.push(Box::new(Dropout::new(name, &input, rate, seed)));
+        Ok(())
+    }
+
+    pub fn add_flatten(&mut self, name: &str) -> Result<()> {
+        self.check_name(name)?;
+        let size = size_of(self.output_shape());
+        self.push(Box::new(Reshape::new(name, vec![size], true)));
+        Ok(())
+    }
+
+    /// Appends a Reshape layer; one entry of `target` may be -1 (inferred).
+    pub fn add_reshape(&mut self, name: &str, target: &[i64]) -> Result<()> {
+        self.check_name(name)?;
+        let input = self.output_shape().to_vec();
+        let size = size_of(&input);
+        let shape = resolve_reshape(name, &input, target)?;
+        if size_of(&shape) != size {
+            return Err(Error::Shape(format!(
+                "layer \"{name}\": cannot reshape input of shape {} ({size} values per sample) to {}",
+                format_batch_shape(&input),
+                format_batch_shape(&shape)
+            )));
+        }
+        self.push(Box::new(Reshape::new(name, shape, false)));
+        Ok(())
+    }
+
+    /// Removes the last layer (keras's `pop()`).
+    pub fn pop(&mut self) -> Result<()> {
+        if self.layers.pop().is_none() {
+            return Err(Error::State("the model has no layers to remove".into()));
+        }
+        self.plan = Plan::default();
+        if let Some(c) = self.compiled.as_mut() {
+            c.optimizer.build(&[]);
+        }
+        Ok(())
+    }
+
+    /// Draws a 64-bit seed from the model's generator.
+    pub fn next_seed(&mut self) -> u64 {
+        use rand::RngExt;
+        self.rng.random::<u64>()
+    }
+
+    /// Counts (trainable, non-trainable) weights.
+    pub fn count_params(&self) -> (usize, usize) {
+        let mut trainable = 0;
+        let mut frozen = 0;
+        for p in self.layers.iter().flat_map(|l| l.params()) {
+            if p.trainable {
+                trainable += p.value.len();
+            } else {
+                frozen += p.value.len();
+            }
+        }
+        (trainable, frozen)
+    }
+
+    /// All weights in keras's `get_weights()` order.
+    pub fn weights(&self) -> Vec<&Param> {
+        self.layers.iter().flat_map(|l| l.params()).collect()
+    }
+
+    /// Replaces all weights, in `get_weights()` order, after checking every shape.
+    pub fn set_weights(&mut self, values: Vec<(Vec<usize>, Vec<f32>)>) -> Result<()> {
+        let expected: Vec<(String, Vec<usize>)> = self
+            .layers
+            .iter()
+            .flat_map(|l| l.params().iter().map(move |p| (format!("{}/{}", l.name(), p.name), p.shape.clone())))
+            .collect();
+        if values.len() != expected.len() {
+            return Err(Error::Shape(format!(
+                "`weights` has {} arrays but the model has {} weights",
+                values.len(),
+                expected.len()
+            )));
+        }
+        for (i, ((name, shape), (got, _))) in expected.iter().zip(&values).enumerate() {
+            if shape != got {
+                return Err(Error::Shape(format!(
+                    "weight {} ({name}) must have shape ({}), got ({})",
+                    i + 1,
+                    join(shape),
+                    join(got)
+                )));
+            }
+        }
+        let mut it = values.into_iter();
+        for layer in self.layers.iter_mut() {
+            for p in layer.params_mut() {
+                if let Some((_, v)) = it.next() {
+                    p.value = v;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// True when the loss is computed from the output layer's logits.
+    pub fn fused_output(&self) -> bool {
+        match (&self.compiled, self.layers.last()) {
+            (Some(c), Some(last)) => c.loss.fuses_with(last.output_activation()),
+            _ => false,
+        }
+    }
+
+    /// Makes sure the plan holds buffers for `batch` samples (and gradients
+    /// when `with_gradients`). Buffers only grow.
+    pub fn ensure_plan(&mut self, batch: usize, with_gradients: bool, target_width: usize) {
+        let plan = &mut self.plan;
+        let grow = batch > plan.capacity
+            || (with_gradients && !plan.with_gradients)
+            || plan.outputs.len() != self.layers.len()
+            || plan.target.len() < plan.capacity.max(batch) * target_width;
+        if !grow {
+            return;
+        }
+        let capacity = batch.max(plan.capacity);
+        let gradients = with_gradients || plan.with_gradients;
+        let in_size = size_of(&self.input_shape);
+        plan.capacity = capacity;
+        plan.with_gradients = gradients;
+        plan.input = vec![0.0; capacity * in_size];
+        plan.target = vec![0.0; capacity * target_width];
+        plan.outputs = self
+            .layers
+            .iter()
+            .map(|l| vec![0.0; capacity * size_of(l.output_shape())])
+            .collect();
+        plan.scratch = self
+            .layers
+            .iter()
+            .map(|l| vec![0.0; capacity * l.scratch_per_sample()])
+            .collect();
+        plan.per_sample_loss = vec![0.0; capacity];
+        if gradients {
+            plan.output_grads = plan.outputs.iter().map(|o| vec![0.0; o.len()]).collect();
+            plan.param_grads = self
+                .layers
+                .iter()
+                .map(|l| l.params().iter().map(|p| vec![0.0; p.value.len()]).collect())
+                .collect();
+        }
+    }
+
+    pub fn plan_mut(&mut self) -> &mut Plan {
+        &mut self.plan
+    }
+
+    /// Runs the forward pass on the first `batch` samples of the plan's input.
+    pub fn forward(&mut self, batch: usize, training: bool, rng: &mut StdRng) {
+        let plan = &mut self.plan;
+        let mut ctx = ForwardCtx { training, rng };
+        for (i, layer) in self.layers.iter().enumerate() {
+            let (before, after) = plan.outputs.split_at_mut(i);
+            let x: &[f32] = if i == 0 { &plan.input } else { &before[i - 1] };
+            layer.forward(x, batch, &mut after[0], &mut plan.scratch[i], &mut ctx);
+        }
+    }
+
+    /// The model output of the last forward pass: `batch x width` values.
+    pub fn output(&self, batch: usize) -> &[f32] {
+        let width = size_of(self.output_shape());
+        match self.plan.outputs.last() {
+            Some(o) => &o[..batch * width],
+            None => &self.plan.input[..batch * width],
+        }
+    }
+
+    /// The logits of the output layer, for a fused loss.
+    pub fn output_logits(&self, batch: usize) -> &[f32] {
+        let n = self.layers.len();
+        let width = size_of(self.output_shape());
+        let last = &self.layers[n - 1];
+        let x: &[f32] = if n == 1 { &self.plan.input } else { &self.plan.outputs[n - 2] };
+        &last.logits(x, &self.plan.scratch[n - 1])[..batch * width]
+    }
+
+    /// Backward pass from the gradient already stored in the last output
+    /// gradient buffer; fills every parameter gradient.
+    pub fn backward(&mut self, batch: usize, fused: bool) {
+        let plan = &mut self.plan;
+        let n = self.layers.len();
+        for i in (0..n).rev() {
+            let layer = &self.layers[i];
+            let (grads_before, grads_after) = plan.output_grads.split_at_mut(i);
+            let dy = &mut grads_after[0];
+            let dx = if i > 0 { Some(&mut grads_before[i - 1][..]) } else { None };
+            let x: &[f32] = if i == 0 { &plan.input } else { &plan.outputs[i - 1] };
+            layer.backward(BackwardArgs {
+                batch,
+                x,
+                y: &plan.outputs[i],
+                scratch: &plan.scratch[i],
+                dy,
+                dy_is_preactivation: fused && i == n - 1,
+                dx,
+                grads: &mut plan.param_grads[i],
+            });
+        }
+    }
+
+    /// Computes the loss and updates the metrics for the last forward pass
+    /// over `batch` samples, with targets in the plan's target buffer. With
+    /// `with_gradient`, also writes the gradient of the batch loss into the
+    /// last output-gradient buffer (with respect to the logits when the loss
+    /// is fused with the output activation). Returns the sum of per-sample
+    /// losses, or 0 for a model that is not compiled.
+    pub fn loss_and_metrics(&mut self, batch: usize, with_gradient: bool) -> f64 {
+        let fused = self.fused_output();
+        let width = size_of(self.output_shape());
+        let n = self.layers.len();
+        let Some(compiled) = self.compiled.as_mut() else {
+            return 0.0;
+        };
+        let y_width = if compiled.loss.is_sparse() { 1 } else { width };
+        let plan = &mut self.plan;
+        let output: &[f32] = if n == 0 { &plan.input } else { &plan.outputs[n - 1] };
+        let pred: &[f32] = if fused {
+            let x: &[f32] = if n == 1 { &plan.input } else { &plan.outputs[n - 2] };
+            self.layers[n - 1].logits(x, &plan.scratch[n - 1])
+        } else {
+            output
+        };
+        let target = &plan.target[..batch * y_width];
+        let grad = if with_gradient {
+            plan.output_grads.last_mut().map(|g| &mut g[..batch * width])
+        } else {
+            None
+        };
+        let losses = &mut plan.per_sample_loss[..batch];
+        compiled
+            .loss
+            .compute(target, &pred[..batch * width], batch, width, fused, losses, grad);
+        for m in compiled.metrics.iter_mut() {
+            let tw = if m.kind.is_sparse() { 1 } else { y_width };
+            m.update(target, &output[..batch * width], batch, width, tw);
+        }
+        losses.iter().map(|&v| v as f64).sum()
+    }
+
+    /// Applies the optimizer to every trainable parameter.
+    pub fn apply_gradients(&mut self) -> Result<()> {
+        let compiled = self
+            .compiled
+            .as_mut()
+            .ok_or_else(|| Error::State("the model must be compiled before training".into()))?;
+        let optimizer = &mut compiled.optimizer;
+        if !optimizer.is_built() {
+            let sizes: Vec<usize> = self
+                .layers
+                .iter()
+                .flat_map(|l| l.params().iter().map(|p| p.value.len()))
+                .collect();
+            optimizer.build(&sizes);
+        }
+        optimizer.begin_step();
+        let mut index = 0;
+        for (layer, grads) in self.layers.iter_mut().zip(&self.plan.param_grads) {
+            for (p, g) in layer.params_mut().iter_mut().zip(grads) {
+                if p.trainable {
+                    optimizer.update(index, &mut p.value, g);
+                }
+                index += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn join(shape: &[usize]) -> String {
+    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn resolve_reshape(name: &str, input: &[usize], target: &[i64]) -> Result<Vec<usize>> {
+    let size = size_of(input) as i64;
+    let unknown: Vec<usize> = (0..target.len()).filter(|&i| target[i] == -1).collect();
+    if unknown.len() > 1 || target.iter().any(|&d| d == 0 || d < -1) {
+        return Err(Error::InvalidArgument(format!(
+            "layer \"{name}\": `target_shape` must be positive integers with at most one -1, got {target:?}"
+        )));
+    }
+    let known: i64 = target.iter().filter(|&&d| d != -1).product();
+    let mut shape: Vec<usize> = target.iter().map(|&d| d.max(0) as usize).collect();
+    if let Some(&i) = unknown.first() {
+        if known == 0 || size % known != 0 {
+            return Err(Error::Shape(format!(
+                "layer \"{name}\": cannot reshape input of shape {} to {target:?}",
+                format_batch_shape(input)
+            )));
+        }
+        shape[i] = (size / known) as usize;
+    }
+    Ok(shape)
+}

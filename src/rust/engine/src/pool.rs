@@ -1,0 +1,89 @@
+//! The engine's own rayon thread pool.
+//!
+//! The pool is rebuilt when the process id changes: a forked R worker
+//! (`parallel::mclapply`) inherits the parent's pool without its threads and
+//! would hang on it. The stale pool is leaked, because dropping it would try
+//! to join threads that do not exist in the child.
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+
+struct PoolState {
+    pid: u32,
+    threads: usize,
+    pool: Arc<rayon::ThreadPool>,
+}
+
+static POOL: Mutex<Option<PoolState>> = Mutex::new(None);
+static REQUESTED: Mutex<Option<usize>> = Mutex::new(None);
+
+/// Returns the number of logical cores, or 1 when it cannot be read.
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+fn requested_threads() -> usize {
+    let requested = REQUESTED.lock().unwrap_or_else(|e| e.into_inner());
+    requested.unwrap_or_else(available_cores)
+}
+
+/// Returns the pool for this process, building it on first use or after a fork.
+pub fn pool() -> Arc<rayon::ThreadPool> {
+    let threads = requested_threads();
+    let pid = std::process::id();
+    let mut guard = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(state) = guard.as_ref() {
+        if state.pid == pid && state.threads == threads {
+            return Arc::clone(&state.pool);
+        }
+    }
+    if let Some(old) = guard.take() {
+        if old.pid != pid {
+            // Joining the parent's threads would hang in a forked child.
+            std::mem::forget(old);
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("kerust-{i}"))
+        .build()
+        .map(Arc::new)
+        .unwrap_or_else(|_| {
+            Arc::new(
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(1)
+                    .build()
+                    .expect("a one-thread pool can always be built"),
+            )
+        });
+    *guard = Some(PoolState {
+        pid,
+        threads,
+        pool: Arc::clone(&pool),
+    });
+    pool
+}
+
+/// Returns the number of threads the engine uses.
+pub fn threads() -> usize {
+    requested_threads()
+}
+
+/// Sets the number of threads; the pool is rebuilt on its next use.
+pub fn set_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::InvalidArgument(
+            "the number of threads must be at least 1".into(),
+        ));
+    }
+    *REQUESTED.lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
+    Ok(())
+}
+
+/// Runs `f` inside the engine's pool.
+pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    pool().install(f)
+}

@@ -1,0 +1,341 @@
+//! The training loop (`fit`), `evaluate` and `predict`, all in Rust. R is
+//! re-entered only through [`Observer`]: to print progress, to check for a
+//! user interrupt between steps, and at the end of each epoch.
+
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::error::{Error, Result};
+use crate::model::{size_of, Model};
+use crate::pool;
+use crate::progress;
+
+/// Seconds between progress-bar redraws and between interrupt checks.
+const REDRAW_INTERVAL: f64 = 0.1;
+const INTERRUPT_INTERVAL: f64 = 0.05;
+
+/// The side of training that needs R: printing and interrupts.
+pub trait Observer {
+    /// Prints text as is (it may start with `\r` to redraw a line).
+    fn print(&mut self, text: &str);
+    /// Returns true when the user asked to stop (Ctrl-C).
+    fn interrupted(&mut self) -> bool;
+}
+
+/// An observer that prints nothing and is never interrupted.
+pub struct Silent;
+
+impl Observer for Silent {
+    fn print(&mut self, _text: &str) {}
+    fn interrupted(&mut self) -> bool {
+        false
+    }
+}
+
+/// Samples with `x` (row-major, `n x x_width`) and targets `y` (`n x y_width`).
+#[derive(Clone, Copy)]
+pub struct Data<'a> {
+    pub x: &'a [f32],
+    pub y: &'a [f32],
+    pub n: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct FitConfig {
+    pub batch_size: usize,
+    pub epochs: usize,
+    pub initial_epoch: usize,
+    pub shuffle: bool,
+    /// Fraction of the last rows held out for validation, in [0, 1).
+    pub validation_split: f64,
+    pub seed: u64,
+    /// 0 silent, 1 progress bar, 2 one line per epoch.
+    pub verbose: u8,
+    pub unicode: bool,
+}
+
+/// Per-epoch logs, in the order keras lists them (alphabetical, validation last).
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    pub epochs: Vec<usize>,
+    pub names: Vec<String>,
+    /// `values[i][e]`: metric `names[i]` after epoch `epochs[e]`.
+    pub values: Vec<Vec<f64>>,
+    /// True when training stopped early because of a user interrupt.
+    pub interrupted: bool,
+    /// Steps completed in the interrupted epoch.
+    pub interrupted_at_step: usize,
+}
+
+impl History {
+    fn push(&mut self, epoch: usize, logs: &[(String, f64)]) {
+        if self.names.is_empty() {
+            self.names = logs.iter().map(|(n, _)| n.clone()).collect();
+            self.values = vec![Vec::new(); logs.len()];
+        }
+        self.epochs.push(epoch);
+        for (i, (_, v)) in logs.iter().enumerate() {
+            self.values[i].push(*v);
+        }
+    }
+}
+
+/// Checks data against the model before anything changes.
+fn check_data(model: &Model, data: &Data, what: &str) -> Result<()> {
+    let compiled = model
+        .compiled
+        .as_ref()
+        .ok_or_else(|| Error::State("the model must be compiled with `compile()` before `fit()` or `evaluate()`".into()))?;
+    if data.n == 0 {
+        return Err(Error::InvalidArgument(format!("`{what}` has no samples")));
+    }
+    let out_width = size_of(model.output_shape());
+    if compiled.loss.is_sparse() {
+        for (i, &label) in data.y[..data.n].iter().enumerate() {
+            if label < 0.0 || label.fract() != 0.0 || label as usize >= out_width {
+                return Err(Error::InvalidArgument(format!(
+                    "labels must be integers from 0 to {} (the output layer has {out_width} units), got {label} at position {}",
+                    out_width - 1,
+                    i + 1
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn target_width(model: &Model) -> usize {
+    match &model.compiled {
+        Some(c) if c.loss.is_sparse() => 1,
+        _ => size_of(model.output_shape()),
+    }
+}
+
+/// Copies the samples `rows` of `data` into the plan's input and target buffers.
+fn gather(model: &mut Model, data: &Data, rows: &[usize]) {
+    let x_width = size_of(model.input_shape());
+    let y_width = target_width(model);
+    let plan = model.plan_mut();
+    for (b, &r) in rows.iter().enumerate() {
+        plan.input[b * x_width..(b + 1) * x_width].copy_from_slice(&data.x[r * x_width..(r + 1) * x_width]);
+        plan.target[b * y_width..(b + 1) * y_width].copy_from_slice(&data.y[r * y_width..(r + 1) * y_width]);
+    }
+}
+
+fn loss_and_metrics(model: &mut Model, batch: usize, with_gradient: bool) -> f64 {
+    model.loss_and_metrics(batch, with_gradient)
+}
+
+/// Logs of the compiled metrics plus a loss, sorted by name as keras lists them.
+fn collect_logs(model: &Model, loss: f64, prefix: &str) -> Vec<(String, f64)> {
+    let mut logs = vec![(format!("{prefix}loss"), loss)];
+    if let Some(c) = &model.compiled {
+        for m in &c.metrics {
+            logs.push((format!("{prefix}{}", m.name), m.result()));
+        }
+    }
+    logs.sort_by(|a, b| a.0.cmp(&b.0));
+    logs
+}
+
+fn reset_metrics(model: &mut Model) {
+    if let Some(c) = model.compiled.as_mut() {
+        c.metrics.iter_mut().for_each(|m| m.reset());
+    }
+}
+
+/// Trains `model` on `data`; see [`FitConfig`]. Validation data, when given,
+/// takes precedence over `validation_split`.
+pub fn fit(
+    model: &mut Model,
+    data: Data,
+    validation: Option<Data>,
+    config: &FitConfig,
+    observer: &mut dyn Observer,
+) -> Result<History> {
+    if config.batch_size == 0 {
+        return Err(Error::InvalidArgument("`batch_size` must be a positive integer, got 0".into()));
+    }
+    if !(0.0..1.0).contains(&config.validation_split) {
+        return Err(Error::InvalidArgument(format!(
+            "`validation_split` must be in [0, 1), got {}",
+            config.validation_split
+        )));
+    }
+    check_data(model, &data, "x")?;
+    let (train_n, split_validation) = if validation.is_none() && config.validation_split > 0.0 {
+        let split_at = (data.n as f64 * (1.0 - config.validation_split)).floor() as usize;
+        if split_at == 0 || split_at == data.n {
+            return Err(Error::InvalidArgument(format!(
+                "`validation_split` = {} leaves no samples for {} with {} samples",
+                config.validation_split,
+                if split_at == 0 { "training" } else { "validation" },
+                data.n
+            )));
+        }
+        (split_at, true)
+    } else {
+        (data.n, false)
+    };
+    if let Some(v) = &validation {
+        check_data(model, v, "validation_data")?;
+    }
+    let x_width = size_of(model.input_shape());
+    let y_width = target_width(model);
+    let val_holder;
+    let validation = if split_validation {
+        val_holder = Data {
+            x: &data.x[train_n * x_width..],
+            y: &data.y[train_n * y_width..],
+            n: data.n - train_n,
+        };
+        Some(val_holder)
+    } else {
+        validation
+    };
+
+    let batch_size = config.batch_size.min(train_n);
+    model.ensure_plan(batch_size, true, y_width);
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let steps = train_n.div_ceil(batch_size);
+    let mut order: Vec<usize> = (0..train_n).collect();
+    let mut history = History::default();
+    let fused = model.fused_output();
+    let pool = pool::pool();
+    let mut last_check = Instant::now();
+
+    for epoch in config.initial_epoch..config.epochs {
+        if config.verbose > 0 {
+            observer.print(&format!("Epoch {}/{}\n", epoch + 1, config.epochs));
+        }
+        if config.shuffle {
+            for i in (1..train_n).rev() {
+                let j = rng.random_range(0..=i);
+                order.swap(i, j);
+            }
+        }
+        reset_metrics(model);
+        let start = Instant::now();
+        let mut last_draw = start;
+        let mut loss_sum = 0.0;
+        let mut seen = 0usize;
+        for step in 0..steps {
+            let rows = &order[step * batch_size..((step + 1) * batch_size).min(train_n)];
+            let b = rows.len();
+            gather(model, &data, rows);
+            let step_rng = &mut rng;
+            let batch_loss = pool.install(|| {
+                model.forward(b, true, step_rng);
+                let sum = loss_and_metrics(model, b, true);
+                model.backward(b, fused);
+                model.apply_gradients().map(|_| sum)
+            })?;
+            loss_sum += batch_loss;
+            seen += b;
+            let now = Instant::now();
+            if now.duration_since(last_check).as_secs_f64() >= INTERRUPT_INTERVAL {
+                last_check = now;
+                if observer.interrupted() {
+                    if config.verbose > 0 {
+                        observer.print("\n");
+                    }
+                    history.interrupted = true;
+                    history.interrupted_at_step = step + 1;
+                    return Ok(history);
+                }
+            }
+            if config.verbose == 1
+                && step + 1 < steps
+                && now.duration_since(last_draw).as_secs_f64() >= REDRAW_INTERVAL
+            {
+                last_draw = now;
+                let logs = collect_logs(model, loss_sum / seen as f64, "");
+                let line = progress::bar_line(step + 1, steps, start.elapsed().as_secs_f64(), &logs, config.unicode);
+                observer.print(&format!("\r{line}"));
+            }
+        }
+        let mut logs = collect_logs(model, loss_sum / seen as f64, "");
+        if let Some(v) = &validation {
+            let val = evaluate_inner(model, v, config.batch_size, &pool)?;
+            logs.extend(val.into_iter().map(|(n, v)| (format!("val_{n}"), v)));
+        }
+        let elapsed = start.elapsed().as_secs_f64();
+        match config.verbose {
+            1 => {
+                let line = progress::bar_line(steps, steps, elapsed, &logs, config.unicode);
+                observer.print(&format!("\r{line}\n"));
+            }
+            2 => observer.print(&format!("{}\n", progress::epoch_line(steps, elapsed, &logs))),
+            _ => {}
+        }
+        history.push(epoch + 1, &logs);
+    }
+    Ok(history)
+}
+
+fn evaluate_inner(model: &mut Model, data: &Data, batch_size: usize, pool: &rayon::ThreadPool) -> Result<Vec<(String, f64)>> {
+    let batch_size = batch_size.max(1).min(data.n);
+    let y_width = target_width(model);
+    model.ensure_plan(batch_size, false, y_width);
+    reset_metrics(model);
+    let mut loss_sum = 0.0;
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut rows: Vec<usize> = Vec::with_capacity(batch_size);
+    for start in (0..data.n).step_by(batch_size) {
+        let end = (start + batch_size).min(data.n);
+        rows.clear();
+        rows.extend(start..end);
+        let b = rows.len();
+        gather(model, data, &rows);
+        let rng = &mut rng;
+        loss_sum += pool.install(|| {
+            model.forward(b, false, rng);
+            loss_and_metrics(model, b, false)
+        });
+    }
+    Ok(collect_logs(model, loss_sum / data.n as f64, ""))
+}
+
+/// Returns the loss and metrics over `data`, sorted by name.
+pub fn evaluate(model: &mut Model, data: Data, batch_size: usize) -> Result<Vec<(String, f64)>> {
+    if batch_size == 0 {
+        return Err(Error::InvalidArgument("`batch_size` must be a positive integer, got 0".into()));
+    }
+    check_data(model, &data, "x")?;
+    let pool = pool::pool();
+    evaluate_inner(model, &data, batch_size, &pool)
+}
+
+/// Returns the model output for the `n` samples of `x`, row-major.
+pub fn predict(model: &mut Model, x: &[f32], n: usize, batch_size: usize) -> Result<Vec<f32>> {
+    if batch_size == 0 {
+        return Err(Error::InvalidArgument("`batch_size` must be a positive integer, got 0".into()));
+    }
+    let x_width = size_of(model.input_shape());
+    let out_width = size_of(model.output_shape());
+    let mut out = vec![0f32; n * out_width];
+    if n == 0 {
+        return Ok(out);
+    }
+    let batch_size = batch_size.min(n);
+    let y_width = target_width(model);
+    model.ensure_plan(batch_size, false, y_width);
+    let mut rng = StdRng::seed_from_u64(0);
+    // A single small batch is cheaper on the calling thread than through the pool.
+    let small = n * (x_width + out_width) < 1 << 16;
+    for start in (0..n).step_by(batch_size) {
+        let end = (start + batch_size).min(n);
+        let b = end - start;
+        model.plan_mut().input[..b * x_width].copy_from_slice(&x[start * x_width..end * x_width]);
+        if small {
+            model.forward(b, false, &mut rng);
+        } else {
+            let rng = &mut rng;
+            pool::install(|| model.forward(b, false, rng));
+        }
+        out[start * out_width..end * out_width].copy_from_slice(model.output(b));
+    }
+    Ok(out)
+}
