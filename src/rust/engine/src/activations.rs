@@ -231,8 +231,9 @@ impl Activation {
         }
     }
 
-    /// Derivative at input `x` with output `y = f(x)`. At kinks (relu at 0)
-    /// it takes the value TensorFlow uses: the derivative from the left.
+    /// Derivative at input `x` with output `y = f(x)`. At kinks it takes the
+    /// value TensorFlow uses: the derivative from the left (relu at 0), except
+    /// for selu, which takes the derivative from the right at 0.
     fn scalar_derivative(&self, x: f32, y: f32) -> f32 {
         match *self {
             Activation::Linear => 1.0,
@@ -263,7 +264,7 @@ impl Activation {
                 }
             }
             Activation::Selu => {
-                if x > 0.0 {
+                if x >= 0.0 {
                     SELU_SCALE
                 } else {
                     SELU_SCALE * SELU_ALPHA * x.exp()

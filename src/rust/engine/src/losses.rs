@@ -162,12 +162,14 @@ impl Loss {
                         (loss, (sigmoid(z) - t) * mean_scale)
                     }) / w
                 } else {
+                    // Keras 3 clips and then takes log(p) and log(1 - p)
+                    // with no further epsilon (tf.keras 2 added one).
                     elementwise(t, p, g, |t, p| {
                         let t = smooth(t);
                         let clipped = p.clamp(EPSILON, 1.0 - EPSILON);
-                        let loss = -(t * (clipped + EPSILON).ln() + (1.0 - t) * (1.0 - clipped + EPSILON).ln());
+                        let loss = -(t * clipped.ln() + (1.0 - t) * (1.0 - clipped).ln());
                         let d = if p > EPSILON && p < 1.0 - EPSILON {
-                            -(t / (clipped + EPSILON)) + (1.0 - t) / (1.0 - clipped + EPSILON)
+                            -(t / clipped) + (1.0 - t) / (1.0 - clipped)
                         } else {
                             0.0
                         };

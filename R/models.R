@@ -1,0 +1,288 @@
+# Models. A model is an environment (a reference object, as in keras):
+# compile() and fit() change it in place. It holds the layer specs and,
+# once the input shape is known, the engine model behind an external
+# pointer.
+
+#' Create a Sequential model
+#'
+#' A Sequential model is a stack of layers where each layer has one input
+#' and one output. Add layers with the pipe: `keras_model_sequential(input_shape
+#' = 784) |> layer_dense(10)`. The model is a reference object: layer
+#' functions, [compile()] and [fit()] change it in place.
+#'
+#' When `input_shape` is given, the weights are created as layers are added.
+#' Otherwise they are created when the model first sees data (in `fit()`,
+#' `evaluate()` or `predict()`), or when a layer is given `input_shape`.
+#' Initial weights are drawn from the engine's generator, which is seeded
+#' from R's random number generator when the model is created, so
+#' `set.seed()` makes them reproducible.
+#'
+#' @param input_shape The shape of one sample, without the batch axis (for
+#'   example `784` or `c(28, 28, 1)`), or `NULL`.
+#' @param name Model name; by default `sequential`, `sequential_1`, ...
+#' @param ... Reserved; must be empty, except `input_batch_shape` as in
+#'   keras (its first entry, the batch size, is ignored).
+#' @param layers A list of layers (created by layer functions called
+#'   without a model) to add.
+#' @returns A model of class `kerust_sequential`.
+#' @export
+#' @examples
+#' set.seed(1)
+#' model <- keras_model_sequential(input_shape = 4) |>
+#'   layer_dense(8, activation = "relu") |>
+#'   layer_dense(3, activation = "softmax")
+#' summary(model)
+keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., layers = list()) {
+  dots <- list(...)
+  if (length(dots)) {
+    if (!identical(names(dots), "input_batch_shape")) {
+      abort(sprintf("Unknown argument%s in keras_model_sequential(): %s.", if (length(dots) > 1) "s" else "", paste0("`", names(dots), "`", collapse = ", ")))
+    }
+    input_shape <- dots$input_batch_shape[-1]
+  }
+  if (!is.null(input_shape)) input_shape <- check_shape(input_shape, "input_shape")
+  name <- if (is.null(name)) unique_name("sequential") else check_string(name, "name")
+  if (inherits(layers, "kerust_layer")) layers <- list(layers)
+  if (!is.list(layers)) {
+    abort(sprintf("`layers` must be a list of layers, got %s.", describe(layers)))
+  }
+  model <- new.env(parent = emptyenv())
+  model$name <- name
+  model$input_shape <- input_shape
+  model$seed <- draw_seed()
+  model$layers <- list()
+  model$ptr <- NULL
+  model$compiled <- NULL
+  model$stop_training <- FALSE
+  class(model) <- c("kerust_sequential", "kerust_model")
+  if (!is.null(input_shape)) build_model(model)
+  for (i in seq_along(layers)) {
+    if (!inherits(layers[[i]], "kerust_layer")) {
+      abort(sprintf("`layers[[%d]]` must be a layer created by a layer_*() function, got %s.", i, describe(layers[[i]])))
+    }
+    add_layer(model, layers[[i]], input_shape = layers[[i]]$input_shape)
+  }
+  model
+}
+
+# Creates the engine model once the input shape is known and adds the
+# layers recorded so far.
+build_model <- function(model, call = sys.call(-1)) {
+  ptr <- engine_call(rs_model_new(model$name, as.double(model$input_shape), model$seed), call = call)
+  for (layer in model$layers) engine_add_layer(ptr, layer, call = call)
+  model$ptr <- ptr
+  invisible(model)
+}
+
+is_built <- function(model) !is.null(model$ptr)
+
+add_layer <- function(model, layer, input_shape = NULL, call = sys.call(-1)) {
+  if (layer$name %in% vapply(model$layers, function(l) l$name, "")) {
+    abort(sprintf("The model already has a layer named \"%s\"; layer names must be unique.", layer$name), call = call)
+  }
+  if (!is.null(input_shape)) {
+    if (length(model$layers) > 0 || (is_built(model) && !identical(as.integer(model$input_shape), input_shape))) {
+      abort(
+        sprintf(
+          "`input_shape` can only be given to the first layer of a model created without one; layer \"%s\" got input_shape = %s.",
+          layer$name, deparse(input_shape)
+        ),
+        call = call
+      )
+    }
+    if (!is_built(model)) {
+      model$input_shape <- input_shape
+      build_model(model, call = call)
+    }
+  }
+  if (is_built(model)) engine_add_layer(model$ptr, layer, call = call)
+  model$layers <- c(model$layers, list(layer))
+  invisible(model)
+}
+
+# Builds the model from the shape of its input data when needed.
+ensure_built <- function(model, x, call = sys.call(-1)) {
+  if (is_built(model)) {
+    return(invisible(model))
+  }
+  dims <- if (is.null(dim(x))) length(x) else dim(x)
+  model$input_shape <- if (length(dims) > 1) dims[-1] else 1L
+  build_model(model, call = call)
+}
+
+check_model <- function(object, call = sys.call(-1)) {
+  if (!inherits(object, "kerust_model")) {
+    abort(sprintf("`object` must be a kerust model, got %s.", describe(object)), call = call)
+  }
+  if (is_built(object) && !ptr_valid(object$ptr)) {
+    abort(
+      "The model's engine state is missing: models cannot be saved with saveRDS() or sent to another process yet. Rebuild and retrain the model.",
+      call = call
+    )
+  }
+  invisible(object)
+}
+
+# An external pointer read back from saveRDS() is NULL inside.
+ptr_valid <- function(ptr) {
+  !identical(ptr, NULL) && !isTRUE(tryCatch(rs_output_size(ptr) < 0, error = function(e) TRUE))
+}
+
+#' Layers and weights of a model
+#'
+#' `get_weights()` returns all weights as a list of R arrays in keras's
+#' order (for each layer, kernel then bias) with keras's shapes (a dense
+#' kernel is `input_dim x units`). `set_weights()` replaces them from such a
+#' list. `count_params()` returns the number of weights. `pop_layer()`
+#' removes the last layer of a Sequential model.
+#'
+#' @param object A model.
+#' @param weights A list of arrays with the shapes `get_weights()` returns.
+#' @param ... Unused.
+#' @returns `get_weights()`: a list of arrays. `set_weights()` and
+#'   `pop_layer()`: the model, invisibly. `count_params()`: a number.
+#' @name model-weights
+#' @examples
+#' model <- keras_model_sequential(input_shape = 2) |> layer_dense(3)
+#' w <- get_weights(model)
+#' str(w)
+#' w[[2]][] <- 1
+#' set_weights(model, w)
+#' count_params(model)
+NULL
+
+#' @rdname model-weights
+#' @export
+get_weights <- function(object, ...) {
+  check_model(object)
+  if (!is_built(object)) {
+    return(list())
+  }
+  w <- engine_call(rs_get_weights(object$ptr))
+  names(w) <- NULL
+  lapply(w, function(a) if (length(dim(a)) == 0) as.array(a) else a)
+}
+
+#' @rdname model-weights
+#' @export
+set_weights <- function(object, weights, ...) {
+  check_model(object)
+  if (!is.list(weights)) {
+    abort(sprintf("`weights` must be a list of arrays as returned by get_weights(), got %s.", describe(weights)))
+  }
+  if (!is_built(object)) {
+    abort("The model has no weights yet: give it an `input_shape` or fit it first.")
+  }
+  weights <- lapply(weights, function(w) if (is.null(dim(w))) array(w, length(w)) else w)
+  engine_call(rs_set_weights(object$ptr, weights))
+  invisible(object)
+}
+
+#' @rdname model-weights
+#' @export
+count_params <- function(object) {
+  check_model(object)
+  if (!is_built(object)) {
+    abort("The model is not built yet: give it an `input_shape` or fit it first.")
+  }
+  info <- engine_call(rs_layers(object$ptr))
+  sum(info$params)
+}
+
+#' @rdname model-weights
+#' @export
+pop_layer <- function(object) {
+  check_model(object)
+  if (length(object$layers) == 0) {
+    abort("The model has no layers to remove.")
+  }
+  if (is_built(object)) engine_call(rs_pop(object$ptr))
+  object$layers <- object$layers[-length(object$layers)]
+  invisible(object)
+}
+
+format_count <- function(n) formatC(n, format = "d", big.mark = ",")
+
+format_bytes <- function(bytes) {
+  units <- c("B", "KB", "MB", "GB")
+  i <- 1
+  while (bytes >= 1024 && i < length(units)) {
+    bytes <- bytes / 1024
+    i <- i + 1
+  }
+  sprintf("%.2f %s", bytes, units[i])
+}
+
+format_output_shape <- function(shape) {
+  sprintf("(None, %s)", paste(shape, collapse = ", "))
+}
+
+#' Summarise a model
+#'
+#' Prints keras's table of layers with their output shapes and parameter
+#' counts, and the total, trainable and non-trainable parameters with their
+#' size in memory (4 bytes per float32 weight).
+#'
+#' @param object,x A model.
+#' @param ... Unused.
+#' @returns The model, invisibly.
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = 784) |>
+#'   layer_dense(256, activation = "relu") |>
+#'   layer_dense(10, activation = "softmax")
+#' summary(model)
+summary.kerust_model <- function(object, ...) {
+  check_model(object)
+  cat(sprintf("Model: \"%s\"\n", object$name))
+  if (!is_built(object)) {
+    cat("The model is not built yet: its input shape is unknown until it is fitted or given `input_shape`.\n")
+    for (layer in object$layers) cat(sprintf("  %s (%s)\n", layer$name, layer$class_name))
+    return(invisible(object))
+  }
+  info <- engine_call(rs_layers(object$ptr))
+  rows <- data.frame(
+    layer = sprintf("%s (%s)", info$name, info$class),
+    shape = vapply(info$output_shape, format_output_shape, ""),
+    params = format_count(info$params),
+    stringsAsFactors = FALSE
+  )
+  utf8 <- isTRUE(l10n_info()$`UTF-8`)
+  box <- if (utf8) {
+    list(h = "\u2500", v = "\u2502", tl = "\u250c", tm = "\u252c", tr = "\u2510",
+         ml = "\u251c", mm = "\u253c", mr = "\u2524", bl = "\u2514", bm = "\u2534", br = "\u2518")
+  } else {
+    list(h = "-", v = "|", tl = "+", tm = "+", tr = "+", ml = "+", mm = "+", mr = "+", bl = "+", bm = "+", br = "+")
+  }
+  widths <- c(
+    max(31, nchar(rows$layer)), max(22, nchar(rows$shape)), max(13, nchar(rows$params))
+  )
+  rule <- function(l, m, r) {
+    cat(l, paste(vapply(widths, function(w) strrep(box$h, w + 2), ""), collapse = m), r, "\n", sep = "")
+  }
+  line <- function(cells, right = c(FALSE, FALSE, TRUE)) {
+    padded <- vapply(seq_along(cells), function(i) {
+      formatC(cells[i], width = if (right[i]) widths[i] else -widths[i])
+    }, "")
+    cat(box$v, " ", paste(padded, collapse = paste0(" ", box$v, " ")), " ", box$v, "\n", sep = "")
+  }
+  rule(box$tl, box$tm, box$tr)
+  line(c("Layer (type)", "Output Shape", "Param #"))
+  for (i in seq_len(nrow(rows))) {
+    rule(box$ml, box$mm, box$mr)
+    line(unlist(rows[i, ]))
+  }
+  rule(box$bl, box$bm, box$br)
+  total <- sum(info$params)
+  trainable <- sum(info$trainable)
+  cat(sprintf(" Total params: %s (%s)\n", format_count(total), format_bytes(4 * total)))
+  cat(sprintf(" Trainable params: %s (%s)\n", format_count(trainable), format_bytes(4 * trainable)))
+  cat(sprintf(" Non-trainable params: %s (%s)\n", format_count(total - trainable), format_bytes(4 * (total - trainable))))
+  invisible(object)
+}
+
+#' @rdname summary.kerust_model
+#' @export
+print.kerust_model <- function(x, ...) {
+  summary.kerust_model(x, ...)
+}

@@ -1,0 +1,252 @@
+//! Helpers shared by the engine's integration tests: central finite
+//! differences, a mixed absolute/relative comparison, and a driver that
+//! checks every gradient of a compiled `Model` against finite differences of
+//! its batch loss.
+
+// Each test crate includes this module and uses only part of it.
+#![allow(dead_code)]
+
+use engine::layers::Layer;
+use engine::model::{size_of, Model};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+/// Step and tolerances of a finite-difference gradient check.
+///
+/// The engine computes in f32 (about 7 significant digits), so the step
+/// cannot be small: with `h = 1e-2` the rounding error of a difference of
+/// two O(1) losses is about `1e-7 / h = 1e-5`, and the truncation error of
+/// the central difference is `h^2 f''' / 6`, below 1e-4 for the smooth
+/// functions tested here. A wrong gradient off by 10% exceeds `rtol = 1e-2`.
+#[derive(Debug, Clone, Copy)]
+pub struct GradCheck {
+    pub step: f32,
+    pub rtol: f64,
+    pub atol: f64,
+}
+
+pub const DEFAULT_CHECK: GradCheck = GradCheck {
+    step: 1e-2,
+    rtol: 1e-2,
+    atol: 1e-4,
+};
+
+/// Estimates `d f / d values[i]` for every `i` by the central difference
+/// `(f(v + h e_i) - f(v - h e_i)) / 2h`, restoring each value afterwards.
+/// The divisor uses the perturbed values as stored in f32, not `2h`, so the
+/// rounding of `v +- h` does not bias the estimate.
+pub fn central_differences(values: &mut [f32], step: f32, mut f: impl FnMut(&[f32]) -> f64) -> Vec<f64> {
+    let mut gradient = Vec::with_capacity(values.len());
+    for i in 0..values.len() {
+        let original = values[i];
+        values[i] = original + step;
+        let upper_x = values[i];
+        let upper = f(values);
+        values[i] = original - step;
+        let lower_x = values[i];
+        let lower = f(values);
+        values[i] = original;
+        gradient.push((upper - lower) / (upper_x as f64 - lower_x as f64));
+    }
+    gradient
+}
+
+/// Compares an analytic gradient with a numeric one element by element:
+/// each pair must satisfy `|a - n| <= atol + rtol * max(|a|, |n|)`.
+/// Returns a description of every failing element.
+pub fn compare_gradients(analytic: &[f32], numeric: &[f64], check: GradCheck) -> Result<(), String> {
+    if analytic.len() != numeric.len() {
+        return Err(format!(
+            "analytic gradient has {} values but the numeric one has {}",
+            analytic.len(),
+            numeric.len()
+        ));
+    }
+    let mut failures = Vec::new();
+    for (i, (&a, &n)) in analytic.iter().zip(numeric).enumerate() {
+        let a = a as f64;
+        let limit = check.atol + check.rtol * a.abs().max(n.abs());
+        if !a.is_finite() || (a - n).abs() > limit {
+            failures.push(format!("[{i}] analytic {a:.6e}, numeric {n:.6e}, difference {:.3e}", (a - n).abs()));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n"))
+    }
+}
+
+/// Panics with the failing elements when the gradients disagree.
+pub fn assert_gradients_match(what: &str, analytic: &[f32], numeric: &[f64], check: GradCheck) {
+    if let Err(report) = compare_gradients(analytic, numeric, check) {
+        panic!("{what}: analytic and finite-difference gradients differ\n{report}");
+    }
+}
+
+/// Panics unless `|actual - expected| <= atol + rtol * |expected|` for every element.
+pub fn assert_all_close(what: &str, actual: &[f32], expected: &[f64], rtol: f64, atol: f64) {
+    assert_eq!(actual.len(), expected.len(), "{what}: length differs");
+    let mut failures = Vec::new();
+    for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+        let a = a as f64;
+        if !a.is_finite() || (a - e).abs() > atol + rtol * e.abs() {
+            failures.push(format!("[{i}] got {a:.8e}, expected {e:.8e}"));
+        }
+    }
+    assert!(failures.is_empty(), "{what}: values differ\n{}", failures.join("\n"));
+}
+
+/// Panics unless `|actual - expected| <= atol + rtol * |expected|`.
+pub fn assert_close(what: &str, actual: f64, expected: f64, rtol: f64, atol: f64) {
+    assert!(
+        actual.is_finite() && (actual - expected).abs() <= atol + rtol * expected.abs(),
+        "{what}: got {actual:.8e}, expected {expected:.8e}"
+    );
+}
+
+/// Deterministic values in `[-scale, scale]` that look random, from a
+/// fixed-point sequence; `offset` selects a different stream.
+pub fn spread(n: usize, scale: f32, offset: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let phase = ((i + offset) as f64 * 0.618_033_988_75).fract();
+            let wobble = (((i + offset) as f64) * 2.3).sin() * 0.1;
+            (scale as f64 * ((2.0 * phase - 1.0) * 0.9 + wobble)) as f32
+        })
+        .collect()
+}
+
+/// Analytic gradients of one model evaluation.
+#[derive(Debug, Clone)]
+pub struct ModelGradients {
+    /// `params[layer][param]`: gradient of the batch loss per weight.
+    pub params: Vec<Vec<Vec<f32>>>,
+    /// Gradient with respect to the output of layer 0, which is the input of
+    /// layer 1. See [`check_model_gradients`].
+    pub first_layer_output: Vec<f32>,
+}
+
+/// Data and forward-pass mode of a model gradient check.
+pub struct ModelCase<'a> {
+    pub input: &'a [f32],
+    pub target: &'a [f32],
+    pub batch: usize,
+    /// Forward passes run in training mode (dropout active) when true.
+    pub training: bool,
+    /// Seed of the generator handed to every forward pass. Reusing it makes
+    /// layers without their own seed (dropout) draw the same mask each time.
+    pub rng_seed: u64,
+}
+
+fn target_width(model: &Model) -> usize {
+    let compiled = model.compiled.as_ref().expect("the model must be compiled");
+    if compiled.loss.is_sparse() {
+        1
+    } else {
+        size_of(model.output_shape())
+    }
+}
+
+/// Loads the case into the plan and returns the batch loss (the mean of the
+/// per-sample losses) of one forward pass.
+fn batch_loss(model: &mut Model, case: &ModelCase) -> f64 {
+    let mut rng = StdRng::seed_from_u64(case.rng_seed);
+    model.forward(case.batch, case.training, &mut rng);
+    model.loss_and_metrics(case.batch, false) / case.batch as f64
+}
+
+/// Runs forward, loss and backward once and returns the analytic gradients.
+pub fn analytic_gradients(model: &mut Model, case: &ModelCase) -> ModelGradients {
+    let width = target_width(model);
+    model.ensure_plan(case.batch, true, width);
+    let plan = model.plan_mut();
+    plan.input[..case.input.len()].copy_from_slice(case.input);
+    plan.target[..case.target.len()].copy_from_slice(case.target);
+
+    let mut rng = StdRng::seed_from_u64(case.rng_seed);
+    model.forward(case.batch, case.training, &mut rng);
+    model.loss_and_metrics(case.batch, true);
+    let fused = model.fused_output();
+    model.backward(case.batch, fused);
+
+    let first_width = size_of(model.layers()[0].output_shape());
+    let plan = model.plan_mut();
+    ModelGradients {
+        params: plan.param_grads.clone(),
+        first_layer_output: plan.output_grads[0][..case.batch * first_width].to_vec(),
+    }
+}
+
+/// Finite differences of the batch loss with respect to every weight, in
+/// the layout of [`ModelGradients::params`].
+pub fn numeric_param_gradients(model: &mut Model, case: &ModelCase, step: f32) -> Vec<Vec<Vec<f64>>> {
+    let layer_count = model.layers().len();
+    let mut result = Vec::with_capacity(layer_count);
+    for layer in 0..layer_count {
+        let param_count = model.layers()[layer].params().len();
+        let mut per_layer = Vec::with_capacity(param_count);
+        for param in 0..param_count {
+            let mut values = model.layers()[layer].params()[param].value.clone();
+            let numeric = central_differences(&mut values, step, |perturbed| {
+                model.layers_mut()[layer].params_mut()[param].value.copy_from_slice(perturbed);
+                batch_loss(model, case)
+            });
+            model.layers_mut()[layer].params_mut()[param].value.copy_from_slice(&values);
+            per_layer.push(numeric);
+        }
+        result.push(per_layer);
+    }
+    result
+}
+
+/// Finite differences of the batch loss with respect to the output of
+/// layer 0. Layer 0 must be the identity on its input (a Reshape to the
+/// input shape), so that perturbing the model input perturbs that output.
+pub fn numeric_first_layer_output_gradient(model: &mut Model, case: &ModelCase, step: f32) -> Vec<f64> {
+    let mut values = case.input.to_vec();
+    let numeric = central_differences(&mut values, step, |perturbed| {
+        model.plan_mut().input[..perturbed.len()].copy_from_slice(perturbed);
+        batch_loss(model, case)
+    });
+    model.plan_mut().input[..values.len()].copy_from_slice(&values);
+    numeric
+}
+
+/// Checks the gradient of the batch loss with respect to every weight of
+/// `model` and to the input of layer 1 against central differences.
+///
+/// The engine does not compute the gradient of the model input (layer 0
+/// gets no `dx` buffer), so layer 0 must be an identity Reshape: the
+/// gradient stored for its output is then the input gradient of layer 1,
+/// the first layer under test.
+pub fn check_model_gradients(what: &str, model: &mut Model, case: &ModelCase, check: GradCheck) -> ModelGradients {
+    assert_eq!(
+        model.layers()[0].output_shape(),
+        model.input_shape(),
+        "{what}: layer 0 must be an identity Reshape"
+    );
+    assert_eq!(model.layers()[0].class_name(), "Reshape", "{what}: layer 0 must be an identity Reshape");
+
+    let analytic = analytic_gradients(model, case);
+    let numeric = numeric_param_gradients(model, case, check.step);
+    for (layer, (analytic_layer, numeric_layer)) in analytic.params.iter().zip(&numeric).enumerate() {
+        for (param, (a, n)) in analytic_layer.iter().zip(numeric_layer).enumerate() {
+            let name = describe_param(model.layers()[layer].as_ref(), param);
+            assert_gradients_match(&format!("{what}: {name}"), a, n, check);
+        }
+    }
+    let numeric_input = numeric_first_layer_output_gradient(model, case, check.step);
+    let layer_1 = model.layers().get(1).map(|l| l.name().to_string()).unwrap_or_default();
+    assert_gradients_match(
+        &format!("{what}: input of layer {layer_1}"),
+        &analytic.first_layer_output,
+        &numeric_input,
+        check,
+    );
+    analytic
+}
+
+fn describe_param(layer: &dyn Layer, param: usize) -> String {
+    format!("{}/{}", layer.name(), layer.params()[param].name)
+}
