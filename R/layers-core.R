@@ -251,7 +251,7 @@ engine_add_layer <- function(ptr, layer, call = sys.call(-1)) {
     activation = rs_add_activation(ptr, layer$name, cfg$activation, numeric()),
     dropout = rs_add_dropout(ptr, layer$name, cfg$rate, cfg$seed),
     flatten = rs_add_flatten(ptr, layer$name),
-    reshape = rs_add_reshape(ptr, layer$name, cfg$target_shape),
+    reshape = rs_add_reshape(ptr, layer$name, as.double(cfg$target_shape)),
     abort(sprintf("Layer type \"%s\" is not supported in a Sequential model.", layer$type), call = call)
   ), call = call)
 }

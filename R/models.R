@@ -248,31 +248,40 @@ summary.kerust_model <- function(object, ...) {
     stringsAsFactors = FALSE
   )
   utf8 <- isTRUE(l10n_info()$`UTF-8`)
+  # The table is drawn with the box characters of Keras 3's summary (a
+  # heavy header, light rows), or ASCII in a non-UTF-8 locale.
   box <- if (utf8) {
-    list(h = "\u2500", v = "\u2502", tl = "\u250c", tm = "\u252c", tr = "\u2510",
-         ml = "\u251c", mm = "\u253c", mr = "\u2524", bl = "\u2514", bm = "\u2534", br = "\u2518")
+    list(
+      h = "\u2500", v = "\u2502", hh = "\u2501", hv = "\u2503",
+      top = c("\u250f", "\u2533", "\u2513"), head = c("\u2521", "\u2547", "\u2529"),
+      mid = c("\u251c", "\u253c", "\u2524"), bottom = c("\u2514", "\u2534", "\u2518")
+    )
   } else {
-    list(h = "-", v = "|", tl = "+", tm = "+", tr = "+", ml = "+", mm = "+", mr = "+", bl = "+", bm = "+", br = "+")
+    list(
+      h = "-", v = "|", hh = "=", hv = "|",
+      top = c("+", "+", "+"), head = c("+", "+", "+"), mid = c("+", "+", "+"), bottom = c("+", "+", "+")
+    )
   }
   widths <- c(
     max(31, nchar(rows$layer)), max(22, nchar(rows$shape)), max(13, nchar(rows$params))
   )
-  rule <- function(l, m, r) {
-    cat(l, paste(vapply(widths, function(w) strrep(box$h, w + 2), ""), collapse = m), r, "\n", sep = "")
+  rule <- function(corners, fill) {
+    cat(corners[1], paste(vapply(widths, function(w) strrep(fill, w + 2), ""), collapse = corners[2]), corners[3], "\n", sep = "")
   }
-  line <- function(cells, right = c(FALSE, FALSE, TRUE)) {
+  line <- function(cells, bar = box$v, right = c(FALSE, FALSE, TRUE)) {
     padded <- vapply(seq_along(cells), function(i) {
       formatC(cells[i], width = if (right[i]) widths[i] else -widths[i])
     }, "")
-    cat(box$v, " ", paste(padded, collapse = paste0(" ", box$v, " ")), " ", box$v, "\n", sep = "")
+    cat(bar, " ", paste(padded, collapse = paste0(" ", bar, " ")), " ", bar, "\n", sep = "")
   }
-  rule(box$tl, box$tm, box$tr)
-  line(c("Layer (type)", "Output Shape", "Param #"))
+  rule(box$top, box$hh)
+  line(c("Layer (type)", "Output Shape", "Param #"), bar = box$hv)
+  rule(box$head, box$hh)
   for (i in seq_len(nrow(rows))) {
-    rule(box$ml, box$mm, box$mr)
+    if (i > 1) rule(box$mid, box$h)
     line(unlist(rows[i, ]))
   }
-  rule(box$bl, box$bm, box$br)
+  rule(box$bottom, box$h)
   total <- sum(info$params)
   trainable <- sum(info$trainable)
   cat(sprintf(" Total params: %s (%s)\n", format_count(total), format_bytes(4 * total)))

@@ -2,6 +2,7 @@
 //! checking for Ctrl-C without letting R's longjmp cross Rust frames.
 
 use std::ffi::c_void;
+use std::time::Instant;
 
 use extendr_api::prelude::*;
 
@@ -26,17 +27,23 @@ fn interrupt_pending() -> bool {
     unsafe { R_ToplevelExec(check_interrupt, std::ptr::null_mut()) == 0 }
 }
 
+/// Seconds between two checks of R's interrupt flag; checking also runs
+/// R's event loop, which can be slow in some front ends.
+const INTERRUPT_INTERVAL: f64 = 0.05;
+
 pub struct RObserver {
-    /// Test hook: report an interrupt after this many checks.
+    /// Test hook: report an interrupt at this step.
     interrupt_after: Option<usize>,
-    checks: usize,
+    steps: usize,
+    last_check: Instant,
 }
 
 impl RObserver {
     pub fn new(interrupt_after: Option<usize>) -> Self {
         RObserver {
             interrupt_after,
-            checks: 0,
+            steps: 0,
+            last_check: Instant::now(),
         }
     }
 }
@@ -49,12 +56,16 @@ impl Observer for RObserver {
     }
 
     fn interrupted(&mut self) -> bool {
-        self.checks += 1;
+        self.steps += 1;
         if let Some(limit) = self.interrupt_after {
-            if self.checks >= limit {
+            if self.steps >= limit {
                 return true;
             }
         }
+        if self.last_check.elapsed().as_secs_f64() < INTERRUPT_INTERVAL {
+            return false;
+        }
+        self.last_check = Instant::now();
         interrupt_pending()
     }
 }

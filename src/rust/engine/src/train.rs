@@ -12,15 +12,15 @@ use crate::model::{size_of, Model};
 use crate::pool;
 use crate::progress;
 
-/// Seconds between progress-bar redraws and between interrupt checks.
+/// Seconds between progress-bar redraws.
 const REDRAW_INTERVAL: f64 = 0.1;
-const INTERRUPT_INTERVAL: f64 = 0.05;
 
 /// The side of training that needs R: printing and interrupts.
 pub trait Observer {
     /// Prints text as is (it may start with `\r` to redraw a line).
     fn print(&mut self, text: &str);
-    /// Returns true when the user asked to stop (Ctrl-C).
+    /// Returns true when the user asked to stop (Ctrl-C). Called after
+    /// every step; implementations throttle costly checks themselves.
     fn interrupted(&mut self) -> bool;
 }
 
@@ -204,7 +204,6 @@ pub fn fit(
     let mut history = History::default();
     let fused = model.fused_output();
     let pool = pool::pool();
-    let mut last_check = Instant::now();
 
     for epoch in config.initial_epoch..config.epochs {
         if config.verbose > 0 {
@@ -234,18 +233,15 @@ pub fn fit(
             })?;
             loss_sum += batch_loss;
             seen += b;
-            let now = Instant::now();
-            if now.duration_since(last_check).as_secs_f64() >= INTERRUPT_INTERVAL {
-                last_check = now;
-                if observer.interrupted() {
-                    if config.verbose > 0 {
-                        observer.print("\n");
-                    }
-                    history.interrupted = true;
-                    history.interrupted_at_step = step + 1;
-                    return Ok(history);
+            if observer.interrupted() {
+                if config.verbose > 0 {
+                    observer.print("\n");
                 }
+                history.interrupted = true;
+                history.interrupted_at_step = step + 1;
+                return Ok(history);
             }
+            let now = Instant::now();
             if config.verbose == 1
                 && step + 1 < steps
                 && now.duration_since(last_draw).as_secs_f64() >= REDRAW_INTERVAL
