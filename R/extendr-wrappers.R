@@ -14,6 +14,11 @@ rs_set_threads <- function(n) .Call(wrap__rs_set_threads, n)
 #' @noRd
 rs_roundtrip <- function(x, arg) .Call(wrap__rs_roundtrip, x, arg)
 
+#' Converts `x` to an engine tensor and drops it; returns its length (for
+#' benchmarking the conversion into the engine alone).
+#' @noRd
+rs_to_engine_only <- function(x) .Call(wrap__rs_to_engine_only, x)
+
 #' Raises an engine error or a panic on purpose, to test error handling.
 #' @noRd
 rs_test_failure <- function(kind) .Call(wrap__rs_test_failure, kind)

@@ -291,6 +291,8 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
     metrics = metrics,
     params = list(epochs = epochs, steps = ceiling(n_train / batch_size), verbose = verbose, batch_size = batch_size)
   )
+  # Wall time of each epoch, for benchmarks; keras has no such field.
+  attr(history, "epoch_seconds") <- as.numeric(result$seconds)
   if (isTRUE(result$interrupted)) {
     message(sprintf(
       "Training interrupted by the user after %d completed epoch%s and %d step%s of the next; the model keeps the weights of the last completed step.",

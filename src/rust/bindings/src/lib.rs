@@ -101,6 +101,14 @@ fn rs_roundtrip(x: Robj, arg: &str) -> Result<Robj> {
     })
 }
 
+/// Converts `x` to an engine tensor and drops it; returns its length (for
+/// benchmarking the conversion into the engine alone).
+/// @noRd
+#[extendr]
+fn rs_to_engine_only(x: Robj) -> Result<f64> {
+    guard(|| Ok(convert::from_r("x", &x)?.data.len() as f64))
+}
+
 /// Raises an engine error or a panic on purpose, to test error handling.
 /// @noRd
 #[extendr]
@@ -430,7 +438,8 @@ fn rs_fit(
                 names = history.names.clone(),
                 values = List::from_values(values),
                 interrupted = history.interrupted,
-                interrupted_at_step = history.interrupted_at_step as i32
+                interrupted_at_step = history.interrupted_at_step as i32,
+                seconds = history.seconds.clone()
             )
             .into())
         })
@@ -531,6 +540,7 @@ extendr_module! {
     fn rs_threads;
     fn rs_set_threads;
     fn rs_roundtrip;
+    fn rs_to_engine_only;
     fn rs_test_failure;
     fn rs_model_new;
     fn rs_add_dense;

@@ -150,7 +150,7 @@ impl Activation {
                     *d = yv * (*d - dot);
                 }
             };
-            if d.len() >= PARALLEL_MIN_LEN {
+            if d.len() >= PARALLEL_MIN_LEN && crate::pool::in_pool() {
                 d.par_chunks_mut(width).enumerate().for_each(work);
             } else {
                 d.chunks_mut(width).enumerate().for_each(work);
@@ -164,7 +164,7 @@ impl Activation {
                 *g *= act.scalar_derivative(z[j], y[j]);
             }
         };
-        if d.len() >= PARALLEL_MIN_LEN {
+        if d.len() >= PARALLEL_MIN_LEN && crate::pool::in_pool() {
             d.par_chunks_mut(CHUNK)
                 .enumerate()
                 .for_each(|(c, chunk)| body(c * CHUNK, chunk));
@@ -372,7 +372,7 @@ pub(crate) fn for_rows(z: &[f32], y: &mut [f32], width: usize, f: fn(&[f32], &mu
     if width == 0 {
         return;
     }
-    if y.len() >= PARALLEL_MIN_LEN {
+    if y.len() >= PARALLEL_MIN_LEN && crate::pool::in_pool() {
         y.par_chunks_mut(width)
             .zip(z.par_chunks(width))
             .for_each(|(y, z)| f(z, y));
@@ -383,7 +383,7 @@ pub(crate) fn for_rows(z: &[f32], y: &mut [f32], width: usize, f: fn(&[f32], &mu
 
 /// Applies `f` to matching fixed-size chunks, in parallel for large inputs.
 pub(crate) fn for_each_pair(z: &[f32], y: &mut [f32], f: impl Fn(&[f32], &mut [f32]) + Sync) {
-    if y.len() >= PARALLEL_MIN_LEN {
+    if y.len() >= PARALLEL_MIN_LEN && crate::pool::in_pool() {
         y.par_chunks_mut(CHUNK)
             .zip(z.par_chunks(CHUNK))
             .for_each(|(y, z)| f(z, y));

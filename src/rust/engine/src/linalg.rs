@@ -60,7 +60,7 @@ pub fn matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool) {
         }
         return;
     }
-    let parallelism = if m * n * k >= PARALLEL_MIN_FLOPS && rayon::current_num_threads() > 1 {
+    let parallelism = if m * n * k >= PARALLEL_MIN_FLOPS && crate::pool::in_pool() && rayon::current_num_threads() > 1 {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None

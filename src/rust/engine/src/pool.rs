@@ -49,6 +49,7 @@ pub fn pool() -> Arc<rayon::ThreadPool> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("kerust-{i}"))
+        .start_handler(|_| flush_denormals())
         .build()
         .map(Arc::new)
         .unwrap_or_else(|_| {
@@ -83,7 +84,57 @@ pub fn set_threads(n: usize) -> Result<()> {
     Ok(())
 }
 
+/// True on a thread of a rayon pool. Parallel code checks it so that work
+/// started outside [`install`] stays on the calling thread instead of
+/// starting rayon's global pool (which would hang forked R workers).
+pub fn in_pool() -> bool {
+    rayon::current_thread_index().is_some()
+}
+
 /// Runs `f` inside the engine's pool.
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)
+}
+
+/// Makes this thread treat subnormal floats as zero (x86 FTZ and DAZ).
+///
+/// Optimizer states such as Adam's second moment decay into the subnormal
+/// range, where every arithmetic instruction is up to 100 times slower;
+/// flushing them changes results by less than 1e-38. The pool's threads
+/// set it at start; [`with_flushed_denormals`] sets it temporarily on the
+/// calling thread, so R's own arithmetic is not affected.
+pub fn flush_denormals() {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: reading and writing MXCSR only changes this thread's
+        // floating-point modes; bits 15 (FTZ) and 6 (DAZ).
+        #[allow(deprecated)]
+        unsafe {
+            use std::arch::x86_64::{_mm_getcsr, _mm_setcsr};
+            _mm_setcsr(_mm_getcsr() | 0x8040);
+        }
+    }
+}
+
+/// Runs `f` with subnormals flushed to zero on the calling thread, then
+/// restores the previous floating-point modes.
+pub fn with_flushed_denormals<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[allow(deprecated)]
+        // SAFETY: as in flush_denormals; the saved modes are restored below.
+        let saved = unsafe { std::arch::x86_64::_mm_getcsr() };
+        flush_denormals();
+        let result = f();
+        #[allow(deprecated)]
+        // SAFETY: restores the modes read above.
+        unsafe {
+            std::arch::x86_64::_mm_setcsr(saved)
+        };
+        result
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        f()
+    }
 }

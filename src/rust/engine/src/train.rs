@@ -15,6 +15,17 @@ use crate::progress;
 /// Seconds between progress-bar redraws.
 const REDRAW_INTERVAL: f64 = 0.1;
 
+/// Models whose step touches fewer values than this (see [`step_cost`])
+/// train on the calling thread.
+const INLINE_MAX_COST: usize = 1 << 18;
+
+/// Rough work of one step: weights times batch plus activation values.
+fn step_cost(model: &Model, batch: usize) -> usize {
+    let (trainable, frozen) = model.count_params();
+    let activations: usize = model.layers().iter().map(|l| size_of(l.output_shape())).sum();
+    batch * (trainable + frozen + activations)
+}
+
 /// The side of training that needs R: printing and interrupts.
 pub trait Observer {
     /// Prints text as is (it may start with `\r` to redraw a line).
@@ -67,6 +78,8 @@ pub struct History {
     pub interrupted: bool,
     /// Steps completed in the interrupted epoch.
     pub interrupted_at_step: usize,
+    /// Wall time of each epoch in seconds, validation included.
+    pub seconds: Vec<f64>,
 }
 
 impl History {
@@ -204,6 +217,9 @@ pub fn fit(
     let mut history = History::default();
     let fused = model.fused_output();
     let pool = pool::pool();
+    // Small models step on the calling thread: handing each step to the
+    // pool costs more than the step itself. Results are the same bits.
+    let inline = step_cost(model, batch_size) < INLINE_MAX_COST;
 
     for epoch in config.initial_epoch..config.epochs {
         if config.verbose > 0 {
@@ -225,12 +241,17 @@ pub fn fit(
             let b = rows.len();
             gather(model, &data, rows);
             let step_rng = &mut rng;
-            let batch_loss = pool.install(|| {
+            let mut run_step = |model: &mut Model| {
                 model.forward(b, true, step_rng);
                 let sum = loss_and_metrics(model, b, true);
                 model.backward(b, fused);
                 model.apply_gradients().map(|_| sum)
-            })?;
+            };
+            let batch_loss = if inline {
+                pool::with_flushed_denormals(|| run_step(model))?
+            } else {
+                pool.install(|| run_step(model))?
+            };
             loss_sum += batch_loss;
             seen += b;
             if observer.interrupted() {
@@ -267,6 +288,7 @@ pub fn fit(
             _ => {}
         }
         history.push(epoch + 1, &logs);
+        history.seconds.push(elapsed);
     }
     Ok(history)
 }

@@ -145,7 +145,7 @@ impl Layer for Dense {
 /// Adds `bias` to every row of the row-major matrix `z`.
 pub(crate) fn add_row_vector(z: &mut [f32], bias: &[f32]) {
     let width = bias.len();
-    if z.len() >= 1 << 15 {
+    if z.len() >= 1 << 15 && crate::pool::in_pool() {
         z.par_chunks_mut(width).for_each(|row| {
             row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
         });

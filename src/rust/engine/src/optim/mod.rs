@@ -215,7 +215,7 @@ where
     F: Fn(&mut [f32], &[f32], &mut [&mut [f32]]) + Sync + Send,
 {
     let n = w.len();
-    if n < PARALLEL_MIN_LEN {
+    if n < PARALLEL_MIN_LEN || !crate::pool::in_pool() {
         let mut views: Vec<&mut [f32]> = slots.iter_mut().map(|s| &mut s[..]).collect();
         f(w, g, &mut views);
         return;
