@@ -21,9 +21,11 @@ mod observer;
 use errors::{engine_err, guard, r_error};
 
 fn model_mut(model: &Robj) -> Result<ExternalPtr<Model>> {
-    let ptr: ExternalPtr<Model> = model
-        .try_into()
-        .map_err(|_| r_error("`model` is not a kerust model handle; build the model with keras_model_sequential()"))?;
+    let ptr: ExternalPtr<Model> = model.try_into().map_err(|_| {
+        r_error(
+            "`model` is not a kerust model handle; build the model with keras_model_sequential()",
+        )
+    })?;
     Ok(ptr)
 }
 
@@ -62,7 +64,9 @@ fn activation_of(name: &str, params: &Robj) -> Result<Activation> {
             alpha: get("alpha").map(|v| v as f32).unwrap_or(alpha),
         },
         Activation::LeakyRelu { negative_slope } => Activation::LeakyRelu {
-            negative_slope: get("negative_slope").map(|v| v as f32).unwrap_or(negative_slope),
+            negative_slope: get("negative_slope")
+                .map(|v| v as f32)
+                .unwrap_or(negative_slope),
         },
         Activation::Gelu { approximate } => Activation::Gelu {
             approximate: get("approximate").map(|v| v != 0.0).unwrap_or(approximate),
@@ -73,7 +77,10 @@ fn activation_of(name: &str, params: &Robj) -> Result<Activation> {
 
 fn initializer_of(name: &str, params: &Robj) -> Result<(Initializer, Option<u64>)> {
     let p = named_params(params);
-    let seed = p.iter().find(|(n, _)| n == "seed").and_then(|(_, v)| seed_of(*v));
+    let seed = p
+        .iter()
+        .find(|(n, _)| n == "seed")
+        .and_then(|(_, v)| seed_of(*v));
     Ok((Initializer::from_parts(name, &p).map_err(engine_err)?, seed))
 }
 
@@ -180,7 +187,12 @@ fn rs_add_dense(
 /// Appends an Activation layer.
 /// @noRd
 #[extendr]
-fn rs_add_activation(model: Robj, name: &str, activation: &str, activation_params: Robj) -> Result<()> {
+fn rs_add_activation(
+    model: Robj,
+    name: &str,
+    activation: &str,
+    activation_params: Robj,
+) -> Result<()> {
     guard(|| {
         let act = activation_of(activation, &activation_params)?;
         with_model(&model, |m| m.add_activation(name, act).map_err(engine_err))
@@ -191,7 +203,12 @@ fn rs_add_activation(model: Robj, name: &str, activation: &str, activation_param
 /// @noRd
 #[extendr]
 fn rs_add_dropout(model: Robj, name: &str, rate: f64, seed: f64) -> Result<()> {
-    guard(|| with_model(&model, |m| m.add_dropout(name, rate as f32, seed_of(seed)).map_err(engine_err)))
+    guard(|| {
+        with_model(&model, |m| {
+            m.add_dropout(name, rate as f32, seed_of(seed))
+                .map_err(engine_err)
+        })
+    })
 }
 
 /// Appends a Flatten layer.
@@ -234,7 +251,13 @@ fn rs_layers(model: Robj) -> Result<Robj> {
                 classes.push(layer.class_name().to_string());
                 let shape: Vec<i32> = layer.output_shape().iter().map(|&d| d as i32).collect();
                 shapes.push(Robj::from(shape));
-                params.push(layer.params().iter().map(|p| p.value.len() as f64).sum::<f64>());
+                params.push(
+                    layer
+                        .params()
+                        .iter()
+                        .map(|p| p.value.len() as f64)
+                        .sum::<f64>(),
+                );
                 trainable.push(
                     layer
                         .params()
@@ -310,7 +333,12 @@ fn rs_compile(
 ) -> Result<()> {
     guard(|| {
         let p = named_params(&optimizer_params);
-        let get = |key: &str, default: f64| p.iter().find(|(n, _)| n == key).map(|(_, v)| *v).unwrap_or(default);
+        let get = |key: &str, default: f64| {
+            p.iter()
+                .find(|(n, _)| n == key)
+                .map(|(_, v)| *v)
+                .unwrap_or(default)
+        };
         let kind = match optimizer {
             "sgd" => OptimizerKind::Sgd {
                 momentum: get("momentum", 0.0) as f32,
@@ -336,7 +364,12 @@ fn rs_compile(
         };
         kind.validate().map_err(engine_err)?;
         let lp = named_params(&loss_params);
-        let lget = |key: &str, default: f64| lp.iter().find(|(n, _)| n == key).map(|(_, v)| *v).unwrap_or(default);
+        let lget = |key: &str, default: f64| {
+            lp.iter()
+                .find(|(n, _)| n == key)
+                .map(|(_, v)| *v)
+                .unwrap_or(default)
+        };
         let loss = Loss::from_name(
             loss,
             lget("from_logits", 0.0) != 0.0,
@@ -410,7 +443,11 @@ fn rs_fit(
         };
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
-            let data = Data { x: &xr.data, y: &yr.data, n };
+            let data = Data {
+                x: &xr.data,
+                y: &yr.data,
+                n,
+            };
             let val = match &validation {
                 Some((vx, vy)) => Some(Data {
                     x: &vx.data,
@@ -431,7 +468,11 @@ fn rs_fit(
             };
             let mut obs = observer::RObserver::new(seed_of(interrupt_after).map(|v| v as usize));
             let history = train::fit(m, data, val, &config, &mut obs).map_err(engine_err)?;
-            let values: Vec<Robj> = history.values.iter().map(|v| Robj::from(v.clone())).collect();
+            let values: Vec<Robj> = history
+                .values
+                .iter()
+                .map(|v| Robj::from(v.clone()))
+                .collect();
             let epochs: Vec<i32> = history.epochs.iter().map(|&e| e as i32).collect();
             Ok(list!(
                 epochs = epochs,
@@ -455,8 +496,16 @@ fn rs_evaluate(model: Robj, x: Robj, y: Robj, batch_size: f64) -> Result<Robj> {
         let yr = convert::from_r("y", &y)?;
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
-            let logs = train::evaluate(m, Data { x: &xr.data, y: &yr.data, n }, batch_size.max(0.0) as usize)
-                .map_err(engine_err)?;
+            let logs = train::evaluate(
+                m,
+                Data {
+                    x: &xr.data,
+                    y: &yr.data,
+                    n,
+                },
+                batch_size.max(0.0) as usize,
+            )
+            .map_err(engine_err)?;
             let mut out: Robj = logs.iter().map(|(_, v)| *v).collect::<Vec<f64>>().into();
             out.set_names(logs.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>())?;
             Ok(out)
@@ -472,7 +521,8 @@ fn rs_predict(model: Robj, x: Robj, batch_size: f64) -> Result<Robj> {
         let xr = convert::from_r("x", &x)?;
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
-            let out = train::predict(m, &xr.data, n, batch_size.max(0.0) as usize).map_err(engine_err)?;
+            let out =
+                train::predict(m, &xr.data, n, batch_size.max(0.0) as usize).map_err(engine_err)?;
             let mut dims = vec![n];
             dims.extend_from_slice(m.output_shape());
             if dims.len() == 1 {
@@ -503,7 +553,12 @@ fn rs_activation(name: &str, params: Robj, x: Robj) -> Result<Robj> {
 fn rs_loss(name: &str, params: Robj, y_true: Robj, y_pred: Robj) -> Result<Robj> {
     guard(|| {
         let lp = named_params(&params);
-        let get = |key: &str, default: f64| lp.iter().find(|(n, _)| n == key).map(|(_, v)| *v).unwrap_or(default);
+        let get = |key: &str, default: f64| {
+            lp.iter()
+                .find(|(n, _)| n == key)
+                .map(|(_, v)| *v)
+                .unwrap_or(default)
+        };
         let loss = Loss::from_name(
             name,
             get("from_logits", 0.0) != 0.0,
@@ -515,7 +570,11 @@ fn rs_loss(name: &str, params: Robj, y_true: Robj, y_pred: Robj) -> Result<Robj>
         let p = convert::from_r("y_pred", &y_pred)?;
         let batch = if p.dims.len() > 1 { p.dims[0] } else { 1 };
         let width = p.data.len() / batch.max(1);
-        let expected_t = if loss.is_sparse() { batch } else { batch * width };
+        let expected_t = if loss.is_sparse() {
+            batch
+        } else {
+            batch * width
+        };
         if t.data.len() != expected_t {
             return Err(r_error(&format!(
                 "`y_true` has {} values but `y_pred` needs {expected_t}",

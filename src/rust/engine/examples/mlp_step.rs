@@ -16,21 +16,39 @@ fn main() {
     let epochs: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(3);
     engine::pool::set_threads(threads).expect("threads");
     let n = 60000;
-    let x: Vec<f32> = (0..n * 784).map(|i| ((i * 7919) % 255) as f32 / 255.0).collect();
+    let x: Vec<f32> = (0..n * 784)
+        .map(|i| ((i * 7919) % 255) as f32 / 255.0)
+        .collect();
     let y: Vec<f32> = (0..n).map(|i| (i % 10) as f32).collect();
     let mut model = Model::new("mlp", vec![784], 1).expect("model");
     let glorot = Initializer::GlorotUniform;
-    for (i, (units, act)) in [(256, Activation::RELU), (128, Activation::RELU), (10, Activation::Softmax)]
-        .into_iter()
-        .enumerate()
+    for (i, (units, act)) in [
+        (256, Activation::RELU),
+        (128, Activation::RELU),
+        (10, Activation::Softmax),
+    ]
+    .into_iter()
+    .enumerate()
     {
         model
-            .add_dense(&format!("dense_{i}"), units, act, true, &glorot, None, &Initializer::Zeros, None)
+            .add_dense(
+                &format!("dense_{i}"),
+                units,
+                act,
+                true,
+                &glorot,
+                None,
+                &Initializer::Zeros,
+                None,
+            )
             .expect("dense");
     }
     model.compiled = Some(Compiled {
         loss: Loss::SparseCategoricalCrossentropy { from_logits: false },
-        metrics: vec![Metric::new("accuracy", MetricKind::SparseCategoricalAccuracy)],
+        metrics: vec![Metric::new(
+            "accuracy",
+            MetricKind::SparseCategoricalAccuracy,
+        )],
         optimizer: Optimizer::new(
             OptimizerKind::Adam {
                 beta_1: 0.9,
@@ -51,6 +69,13 @@ fn main() {
         verbose: 0,
         unicode: false,
     };
-    let history = train::fit(&mut model, Data { x: &x, y: &y, n }, None, &config, &mut Silent).expect("fit");
+    let history = train::fit(
+        &mut model,
+        Data { x: &x, y: &y, n },
+        None,
+        &config,
+        &mut Silent,
+    )
+    .expect("fit");
     println!("threads={threads} epoch_seconds={:?}", history.seconds);
 }

@@ -377,7 +377,9 @@ pub(crate) fn for_rows(z: &[f32], y: &mut [f32], width: usize, f: fn(&[f32], &mu
             .zip(z.par_chunks(width))
             .for_each(|(y, z)| f(z, y));
     } else {
-        y.chunks_mut(width).zip(z.chunks(width)).for_each(|(y, z)| f(z, y));
+        y.chunks_mut(width)
+            .zip(z.chunks(width))
+            .for_each(|(y, z)| f(z, y));
     }
 }
 

@@ -102,13 +102,28 @@ impl Initializer {
         let size: usize = shape.iter().product();
         let (fan_in, fan_out) = fans(shape);
         match *self {
-            Initializer::GlorotUniform => uniform_limit(size, (6.0 / (fan_in + fan_out)).sqrt(), rng),
-            Initializer::GlorotNormal => {
-                truncated(size, 0.0, (2.0 / (fan_in + fan_out)).sqrt() / TRUNCATED_STDDEV_CORRECTION, rng)
+            Initializer::GlorotUniform => {
+                uniform_limit(size, (6.0 / (fan_in + fan_out)).sqrt(), rng)
             }
-            Initializer::HeNormal => truncated(size, 0.0, (2.0 / fan_in).sqrt() / TRUNCATED_STDDEV_CORRECTION, rng),
+            Initializer::GlorotNormal => truncated(
+                size,
+                0.0,
+                (2.0 / (fan_in + fan_out)).sqrt() / TRUNCATED_STDDEV_CORRECTION,
+                rng,
+            ),
+            Initializer::HeNormal => truncated(
+                size,
+                0.0,
+                (2.0 / fan_in).sqrt() / TRUNCATED_STDDEV_CORRECTION,
+                rng,
+            ),
             Initializer::HeUniform => uniform_limit(size, (6.0 / fan_in).sqrt(), rng),
-            Initializer::LecunNormal => truncated(size, 0.0, (1.0 / fan_in).sqrt() / TRUNCATED_STDDEV_CORRECTION, rng),
+            Initializer::LecunNormal => truncated(
+                size,
+                0.0,
+                (1.0 / fan_in).sqrt() / TRUNCATED_STDDEV_CORRECTION,
+                rng,
+            ),
             Initializer::LecunUniform => uniform_limit(size, (3.0 / fan_in).sqrt(), rng),
             Initializer::RandomNormal { mean, stddev } => (0..size)
                 .map(|_| (mean + stddev * normal(rng)) as f32)
@@ -174,7 +189,11 @@ fn orthogonal(shape: &[usize], gain: f64, rng: &mut StdRng) -> Vec<f32> {
     let rows = size / cols.max(1);
     // Orthonormalise the columns of a tall matrix (rows >= cols); a wide one
     // is produced transposed.
-    let (tall, short) = if rows >= cols { (rows, cols) } else { (cols, rows) };
+    let (tall, short) = if rows >= cols {
+        (rows, cols)
+    } else {
+        (cols, rows)
+    };
     let mut q: Vec<f64> = (0..tall * short).map(|_| normal(rng)).collect();
     // Modified Gram-Schmidt on the columns of q (tall x short, row-major).
     for j in 0..short {
@@ -184,7 +203,10 @@ fn orthogonal(shape: &[usize], gain: f64, rng: &mut StdRng) -> Vec<f32> {
                 q[i * short + j] -= dot * q[i * short + p];
             }
         }
-        let norm: f64 = (0..tall).map(|i| q[i * short + j].powi(2)).sum::<f64>().sqrt();
+        let norm: f64 = (0..tall)
+            .map(|i| q[i * short + j].powi(2))
+            .sum::<f64>()
+            .sqrt();
         let norm = if norm > 0.0 { norm } else { 1.0 };
         for i in 0..tall {
             q[i * short + j] /= norm;
@@ -193,7 +215,11 @@ fn orthogonal(shape: &[usize], gain: f64, rng: &mut StdRng) -> Vec<f32> {
     let mut out = vec![0f32; size];
     for i in 0..rows {
         for j in 0..cols {
-            let v = if rows >= cols { q[i * short + j] } else { q[j * short + i] };
+            let v = if rows >= cols {
+                q[i * short + j]
+            } else {
+                q[j * short + i]
+            };
             out[i * cols + j] = (gain * v) as f32;
         }
     }

@@ -258,7 +258,9 @@ mod tests {
             let mut index = vec![0usize; dims.len()];
             for value in &t {
                 if dims.iter().all(|&d| d < 10) {
-                    let expected = index.iter().fold(0.0, |acc, i| acc * 10.0 + (*i as f64 + 1.0));
+                    let expected = index
+                        .iter()
+                        .fold(0.0, |acc, i| acc * 10.0 + (*i as f64 + 1.0));
                     assert_eq!(*value as f64, expected, "dims {dims:?} index {index:?}");
                 }
                 for axis in (0..dims.len()).rev() {

@@ -60,7 +60,10 @@ pub fn matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool) {
         }
         return;
     }
-    let parallelism = if m * n * k >= PARALLEL_MIN_FLOPS && crate::pool::in_pool() && rayon::current_num_threads() > 1 {
+    let parallelism = if m * n * k >= PARALLEL_MIN_FLOPS
+        && crate::pool::in_pool()
+        && rayon::current_num_threads() > 1
+    {
         gemm::Parallelism::Rayon(0)
     } else {
         gemm::Parallelism::None
@@ -126,7 +129,12 @@ mod tests {
         let at: Vec<f32> = (0..k * m).map(|idx| a[(idx % m) * k + idx / m]).collect();
         let bt: Vec<f32> = (0..n * k).map(|idx| b[(idx % k) * n + idx / k]).collect();
         let mut c2 = vec![1f32; m * n];
-        matmul(MatRef::new(&at, k, m).t(), MatRef::new(&bt, n, k).t(), &mut c2, true);
+        matmul(
+            MatRef::new(&at, k, m).t(),
+            MatRef::new(&bt, n, k).t(),
+            &mut c2,
+            true,
+        );
         for (x, y) in c2.iter().zip(&expected) {
             assert!((x - (y + 1.0)).abs() < 1e-5);
         }

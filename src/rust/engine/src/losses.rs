@@ -20,10 +20,20 @@ pub enum Loss {
     MeanAbsoluteError,
     MeanAbsolutePercentageError,
     MeanSquaredLogarithmicError,
-    Huber { delta: f32 },
-    BinaryCrossentropy { from_logits: bool, label_smoothing: f32 },
-    CategoricalCrossentropy { from_logits: bool, label_smoothing: f32 },
-    SparseCategoricalCrossentropy { from_logits: bool },
+    Huber {
+        delta: f32,
+    },
+    BinaryCrossentropy {
+        from_logits: bool,
+        label_smoothing: f32,
+    },
+    CategoricalCrossentropy {
+        from_logits: bool,
+        label_smoothing: f32,
+    },
+    SparseCategoricalCrossentropy {
+        from_logits: bool,
+    },
 }
 
 /// Loss names accepted by [`Loss::from_name`], with keras's aliases.
@@ -44,7 +54,12 @@ pub const LOSS_NAMES: &[&str] = &[
 
 impl Loss {
     /// Looks up a loss by keras name with the given options.
-    pub fn from_name(name: &str, from_logits: bool, label_smoothing: f32, delta: f32) -> Result<Loss> {
+    pub fn from_name(
+        name: &str,
+        from_logits: bool,
+        label_smoothing: f32,
+        delta: f32,
+    ) -> Result<Loss> {
         Ok(match name {
             "mean_squared_error" | "mse" => Loss::MeanSquaredError,
             "mean_absolute_error" | "mae" => Loss::MeanAbsoluteError,
@@ -59,7 +74,9 @@ impl Loss {
                 from_logits,
                 label_smoothing,
             },
-            "sparse_categorical_crossentropy" => Loss::SparseCategoricalCrossentropy { from_logits },
+            "sparse_categorical_crossentropy" => {
+                Loss::SparseCategoricalCrossentropy { from_logits }
+            }
             other => {
                 return Err(Error::InvalidArgument(format!(
                     "unknown loss \"{other}\"; valid names are: {}",
@@ -78,9 +95,22 @@ impl Loss {
     pub fn fuses_with(&self, act: Option<Activation>) -> bool {
         matches!(
             (self, act),
-            (Loss::CategoricalCrossentropy { from_logits: false, .. }, Some(Activation::Softmax))
-                | (Loss::SparseCategoricalCrossentropy { from_logits: false }, Some(Activation::Softmax))
-                | (Loss::BinaryCrossentropy { from_logits: false, .. }, Some(Activation::Sigmoid))
+            (
+                Loss::CategoricalCrossentropy {
+                    from_logits: false,
+                    ..
+                },
+                Some(Activation::Softmax)
+            ) | (
+                Loss::SparseCategoricalCrossentropy { from_logits: false },
+                Some(Activation::Softmax)
+            ) | (
+                Loss::BinaryCrossentropy {
+                    from_logits: false,
+                    ..
+                },
+                Some(Activation::Sigmoid)
+            )
         )
     }
 
@@ -103,7 +133,9 @@ impl Loss {
         let inv_batch = 1.0 / batch as f32;
         for s in 0..batch {
             let p = &pred[s * width..(s + 1) * width];
-            let g = grad.as_deref_mut().map(|g| &mut g[s * width..(s + 1) * width]);
+            let g = grad
+                .as_deref_mut()
+                .map(|g| &mut g[s * width..(s + 1) * width]);
             per_sample[s] = if self.is_sparse() {
                 let Loss::SparseCategoricalCrossentropy { from_logits } = *self else {
                     unreachable!()
@@ -118,38 +150,61 @@ impl Loss {
     }
 
     /// Loss of one sample with dense targets; writes `d loss / d pred * scale`.
-    fn dense_sample(&self, t: &[f32], p: &[f32], logits: bool, scale: f32, g: Option<&mut [f32]>) -> f32 {
+    fn dense_sample(
+        &self,
+        t: &[f32],
+        p: &[f32],
+        logits: bool,
+        scale: f32,
+        g: Option<&mut [f32]>,
+    ) -> f32 {
         let w = p.len() as f32;
         let mean_scale = scale / w;
         match *self {
-            Loss::MeanSquaredError => elementwise(t, p, g, |t, p| {
-                let e = p - t;
-                (e * e, 2.0 * e * mean_scale)
-            }) / w,
-            Loss::MeanAbsoluteError => elementwise(t, p, g, |t, p| {
-                let e = p - t;
-                (e.abs(), signum0(e) * mean_scale)
-            }) / w,
-            Loss::MeanAbsolutePercentageError => elementwise(t, p, g, |t, p| {
-                let denom = t.abs().max(EPSILON);
-                let e = p - t;
-                (100.0 * e.abs() / denom, 100.0 * signum0(e) / denom * mean_scale)
-            }) / w,
-            Loss::MeanSquaredLogarithmicError => elementwise(t, p, g, |t, p| {
-                let lp = (p.max(EPSILON) + 1.0).ln();
-                let lt = (t.max(EPSILON) + 1.0).ln();
-                let e = lp - lt;
-                let dp = if p > EPSILON { 1.0 / (p + 1.0) } else { 0.0 };
-                (e * e, 2.0 * e * dp * mean_scale)
-            }) / w,
-            Loss::Huber { delta } => elementwise(t, p, g, |t, p| {
-                let e = p - t;
-                if e.abs() <= delta {
-                    (0.5 * e * e, e * mean_scale)
-                } else {
-                    (delta * e.abs() - 0.5 * delta * delta, delta * signum0(e) * mean_scale)
-                }
-            }) / w,
+            Loss::MeanSquaredError => {
+                elementwise(t, p, g, |t, p| {
+                    let e = p - t;
+                    (e * e, 2.0 * e * mean_scale)
+                }) / w
+            }
+            Loss::MeanAbsoluteError => {
+                elementwise(t, p, g, |t, p| {
+                    let e = p - t;
+                    (e.abs(), signum0(e) * mean_scale)
+                }) / w
+            }
+            Loss::MeanAbsolutePercentageError => {
+                elementwise(t, p, g, |t, p| {
+                    let denom = t.abs().max(EPSILON);
+                    let e = p - t;
+                    (
+                        100.0 * e.abs() / denom,
+                        100.0 * signum0(e) / denom * mean_scale,
+                    )
+                }) / w
+            }
+            Loss::MeanSquaredLogarithmicError => {
+                elementwise(t, p, g, |t, p| {
+                    let lp = (p.max(EPSILON) + 1.0).ln();
+                    let lt = (t.max(EPSILON) + 1.0).ln();
+                    let e = lp - lt;
+                    let dp = if p > EPSILON { 1.0 / (p + 1.0) } else { 0.0 };
+                    (e * e, 2.0 * e * dp * mean_scale)
+                }) / w
+            }
+            Loss::Huber { delta } => {
+                elementwise(t, p, g, |t, p| {
+                    let e = p - t;
+                    if e.abs() <= delta {
+                        (0.5 * e * e, e * mean_scale)
+                    } else {
+                        (
+                            delta * e.abs() - 0.5 * delta * delta,
+                            delta * signum0(e) * mean_scale,
+                        )
+                    }
+                }) / w
+            }
             Loss::BinaryCrossentropy {
                 from_logits,
                 label_smoothing,
@@ -207,7 +262,12 @@ fn signum0(x: f32) -> f32 {
 }
 
 /// Sums `f(t, p).0` over the elements and writes `f(t, p).1` to the gradient.
-fn elementwise(t: &[f32], p: &[f32], g: Option<&mut [f32]>, f: impl Fn(f32, f32) -> (f32, f32)) -> f32 {
+fn elementwise(
+    t: &[f32],
+    p: &[f32],
+    g: Option<&mut [f32]>,
+    f: impl Fn(f32, f32) -> (f32, f32),
+) -> f32 {
     let mut sum = 0f32;
     match g {
         Some(g) => {
@@ -227,7 +287,12 @@ fn elementwise(t: &[f32], p: &[f32], g: Option<&mut [f32]>, f: impl Fn(f32, f32)
 }
 
 /// `-sum_i t_i log softmax(z)_i`; gradient `(softmax(z) sum(t) - t) * scale`.
-fn logits_crossentropy(z: &[f32], t: impl Fn(usize) -> f32, scale: f32, g: Option<&mut [f32]>) -> f32 {
+fn logits_crossentropy(
+    z: &[f32],
+    t: impl Fn(usize) -> f32,
+    scale: f32,
+    g: Option<&mut [f32]>,
+) -> f32 {
     let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum_exp: f32 = z.iter().map(|&v| (v - max).exp()).sum();
     let log_sum = max + sum_exp.ln();
@@ -248,7 +313,12 @@ fn logits_crossentropy(z: &[f32], t: impl Fn(usize) -> f32, scale: f32, g: Optio
 
 /// Keras's crossentropy on probabilities: rows are renormalised to sum to
 /// one, clipped to `[EPSILON, 1 - EPSILON]`, then `-sum_i t_i log q_i`.
-fn probs_crossentropy(p: &[f32], t: impl Fn(usize) -> f32, scale: f32, g: Option<&mut [f32]>) -> f32 {
+fn probs_crossentropy(
+    p: &[f32],
+    t: impl Fn(usize) -> f32,
+    scale: f32,
+    g: Option<&mut [f32]>,
+) -> f32 {
     let sum: f32 = p.iter().sum();
     let mut loss = 0f32;
     for (i, &pi) in p.iter().enumerate() {
@@ -274,7 +344,13 @@ fn probs_crossentropy(p: &[f32], t: impl Fn(usize) -> f32, scale: f32, g: Option
     loss
 }
 
-fn sparse_crossentropy(label: usize, p: &[f32], logits: bool, scale: f32, g: Option<&mut [f32]>) -> f32 {
+fn sparse_crossentropy(
+    label: usize,
+    p: &[f32],
+    logits: bool,
+    scale: f32,
+    g: Option<&mut [f32]>,
+) -> f32 {
     let one_hot = |i: usize| if i == label { 1.0 } else { 0.0 };
     if logits {
         logits_crossentropy(p, one_hot, scale, g)

@@ -11,9 +11,14 @@ pub enum MetricKind {
     /// One-hot target, probability rows.
     CategoricalAccuracy,
     /// Per-element `(pred > threshold) == target`, averaged over the last axis.
-    BinaryAccuracy { threshold: f32 },
+    BinaryAccuracy {
+        threshold: f32,
+    },
     /// Target is among the `k` largest predictions; `sparse` for class-index targets.
-    TopKCategoricalAccuracy { k: usize, sparse: bool },
+    TopKCategoricalAccuracy {
+        k: usize,
+        sparse: bool,
+    },
     MeanAbsoluteError,
     MeanSquaredError,
     RootMeanSquaredError,
@@ -43,8 +48,12 @@ impl MetricKind {
             "binary_accuracy" => MetricKind::BinaryAccuracy { threshold },
             "categorical_accuracy" => MetricKind::CategoricalAccuracy,
             "sparse_categorical_accuracy" => MetricKind::SparseCategoricalAccuracy,
-            "top_k_categorical_accuracy" => MetricKind::TopKCategoricalAccuracy { k, sparse: false },
-            "sparse_top_k_categorical_accuracy" => MetricKind::TopKCategoricalAccuracy { k, sparse: true },
+            "top_k_categorical_accuracy" => {
+                MetricKind::TopKCategoricalAccuracy { k, sparse: false }
+            }
+            "sparse_top_k_categorical_accuracy" => {
+                MetricKind::TopKCategoricalAccuracy { k, sparse: true }
+            }
             "mae" | "mean_absolute_error" => MetricKind::MeanAbsoluteError,
             "mse" | "mean_squared_error" => MetricKind::MeanSquaredError,
             "rmse" | "root_mean_squared_error" => MetricKind::RootMeanSquaredError,
@@ -61,7 +70,8 @@ impl MetricKind {
     pub fn is_sparse(&self) -> bool {
         matches!(
             self,
-            MetricKind::SparseCategoricalAccuracy | MetricKind::TopKCategoricalAccuracy { sparse: true, .. }
+            MetricKind::SparseCategoricalAccuracy
+                | MetricKind::TopKCategoricalAccuracy { sparse: true, .. }
         )
     }
 
@@ -87,10 +97,18 @@ impl MetricKind {
                 (larger < k) as u8 as f64
             }
             MetricKind::MeanAbsoluteError => {
-                t.iter().zip(p).map(|(&t, &p)| (p - t).abs() as f64).sum::<f64>() / p.len() as f64
+                t.iter()
+                    .zip(p)
+                    .map(|(&t, &p)| (p - t).abs() as f64)
+                    .sum::<f64>()
+                    / p.len() as f64
             }
             MetricKind::MeanSquaredError | MetricKind::RootMeanSquaredError => {
-                t.iter().zip(p).map(|(&t, &p)| ((p - t) as f64).powi(2)).sum::<f64>() / p.len() as f64
+                t.iter()
+                    .zip(p)
+                    .map(|(&t, &p)| ((p - t) as f64).powi(2))
+                    .sum::<f64>()
+                    / p.len() as f64
             }
         }
     }
@@ -134,7 +152,14 @@ impl Metric {
 
     /// Adds a batch: `pred` is `batch x width`; `y_true` has `target_width`
     /// values per sample.
-    pub fn update(&mut self, y_true: &[f32], pred: &[f32], batch: usize, width: usize, target_width: usize) {
+    pub fn update(
+        &mut self,
+        y_true: &[f32],
+        pred: &[f32],
+        batch: usize,
+        width: usize,
+        target_width: usize,
+    ) {
         for s in 0..batch {
             let t = &y_true[s * target_width..(s + 1) * target_width];
             let p = &pred[s * width..(s + 1) * width];

@@ -11,7 +11,9 @@ use rand::SeedableRng;
 use crate::activations::Activation;
 use crate::error::{format_batch_shape, Error, Result};
 use crate::init::{rng_for, Initializer};
-use crate::layers::{ActivationLayer, BackwardArgs, Dense, Dropout, ForwardCtx, Layer, Param, Reshape};
+use crate::layers::{
+    ActivationLayer, BackwardArgs, Dense, Dropout, ForwardCtx, Layer, Param, Reshape,
+};
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optim::Optimizer;
@@ -132,9 +134,15 @@ impl Model {
         }
         let input = self.output_shape().to_vec();
         let input_dim = *input.last().unwrap_or(&1);
-        let kernel = kernel_init.sample(&[input_dim, units], &mut rng_for(kernel_seed, &mut self.rng));
-        let bias = use_bias.then(|| bias_init.sample(&[units], &mut rng_for(bias_seed, &mut self.rng)));
-        self.push(Box::new(Dense::new(name, &input, units, activation, kernel, bias)));
+        let kernel = kernel_init.sample(
+            &[input_dim, units],
+            &mut rng_for(kernel_seed, &mut self.rng),
+        );
+        let bias =
+            use_bias.then(|| bias_init.sample(&[units], &mut rng_for(bias_seed, &mut self.rng)));
+        self.push(Box::new(Dense::new(
+            name, &input, units, activation, kernel, bias,
+        )));
         Ok(())
     }
 
@@ -223,7 +231,11 @@ impl Model {
         let expected: Vec<(String, Vec<usize>)> = self
             .layers
             .iter()
-            .flat_map(|l| l.params().iter().map(move |p| (format!("{}/{}", l.name(), p.name), p.shape.clone())))
+            .flat_map(|l| {
+                l.params()
+                    .iter()
+                    .map(move |p| (format!("{}/{}", l.name(), p.name), p.shape.clone()))
+            })
             .collect();
         if values.len() != expected.len() {
             return Err(Error::Shape(format!(
@@ -295,7 +307,12 @@ impl Model {
             plan.param_grads = self
                 .layers
                 .iter()
-                .map(|l| l.params().iter().map(|p| vec![0.0; p.value.len()]).collect())
+                .map(|l| {
+                    l.params()
+                        .iter()
+                        .map(|p| vec![0.0; p.value.len()])
+                        .collect()
+                })
                 .collect();
         }
     }
@@ -329,7 +346,11 @@ impl Model {
         let n = self.layers.len();
         let width = size_of(self.output_shape());
         let last = &self.layers[n - 1];
-        let x: &[f32] = if n == 1 { &self.plan.input } else { &self.plan.outputs[n - 2] };
+        let x: &[f32] = if n == 1 {
+            &self.plan.input
+        } else {
+            &self.plan.outputs[n - 2]
+        };
         &last.logits(x, &self.plan.scratch[n - 1])[..batch * width]
     }
 
@@ -342,8 +363,16 @@ impl Model {
             let layer = &self.layers[i];
             let (grads_before, grads_after) = plan.output_grads.split_at_mut(i);
             let dy = &mut grads_after[0];
-            let dx = if i > 0 { Some(&mut grads_before[i - 1][..]) } else { None };
-            let x: &[f32] = if i == 0 { &plan.input } else { &plan.outputs[i - 1] };
+            let dx = if i > 0 {
+                Some(&mut grads_before[i - 1][..])
+            } else {
+                None
+            };
+            let x: &[f32] = if i == 0 {
+                &plan.input
+            } else {
+                &plan.outputs[i - 1]
+            };
             layer.backward(BackwardArgs {
                 batch,
                 x,
@@ -372,23 +401,39 @@ impl Model {
         };
         let y_width = if compiled.loss.is_sparse() { 1 } else { width };
         let plan = &mut self.plan;
-        let output: &[f32] = if n == 0 { &plan.input } else { &plan.outputs[n - 1] };
+        let output: &[f32] = if n == 0 {
+            &plan.input
+        } else {
+            &plan.outputs[n - 1]
+        };
         let pred: &[f32] = if fused {
-            let x: &[f32] = if n == 1 { &plan.input } else { &plan.outputs[n - 2] };
+            let x: &[f32] = if n == 1 {
+                &plan.input
+            } else {
+                &plan.outputs[n - 2]
+            };
             self.layers[n - 1].logits(x, &plan.scratch[n - 1])
         } else {
             output
         };
         let target = &plan.target[..batch * y_width];
         let grad = if with_gradient {
-            plan.output_grads.last_mut().map(|g| &mut g[..batch * width])
+            plan.output_grads
+                .last_mut()
+                .map(|g| &mut g[..batch * width])
         } else {
             None
         };
         let losses = &mut plan.per_sample_loss[..batch];
-        compiled
-            .loss
-            .compute(target, &pred[..batch * width], batch, width, fused, losses, grad);
+        compiled.loss.compute(
+            target,
+            &pred[..batch * width],
+            batch,
+            width,
+            fused,
+            losses,
+            grad,
+        );
         for m in compiled.metrics.iter_mut() {
             let tw = if m.kind.is_sparse() { 1 } else { y_width };
             m.update(target, &output[..batch * width], batch, width, tw);
@@ -426,7 +471,11 @@ impl Model {
 }
 
 fn join(shape: &[usize]) -> String {
-    shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")
+    shape
+        .iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn resolve_reshape(name: &str, input: &[usize], target: &[i64]) -> Result<Vec<usize>> {

@@ -47,9 +47,19 @@ fn format_logs(logs: &[(String, f64)]) -> String {
 }
 
 /// One progress-bar line (without line ending) after `step` of `steps`.
-pub fn bar_line(step: usize, steps: usize, elapsed: f64, logs: &[(String, f64)], unicode: bool) -> String {
-    let done = if steps == 0 { BAR_WIDTH } else { step * BAR_WIDTH / steps };
-    let (full, empty) = if unicode { ("\u{2501}", "\u{2500}") } else { ("=", ".") };
+pub fn bar_line(
+    step: usize,
+    steps: usize,
+    elapsed: f64,
+    logs: &[(String, f64)],
+    unicode: bool,
+) -> String {
+    let done = (step * BAR_WIDTH).checked_div(steps).unwrap_or(BAR_WIDTH);
+    let (full, empty) = if unicode {
+        ("\u{2501}", "\u{2500}")
+    } else {
+        ("=", ".")
+    };
     let bar = format!("{}{}", full.repeat(done), empty.repeat(BAR_WIDTH - done));
     let per_step = if step > 0 { elapsed / step as f64 } else { 0.0 };
     let time = if step < steps {
@@ -67,7 +77,11 @@ pub fn bar_line(step: usize, steps: usize, elapsed: f64, logs: &[(String, f64)],
 
 /// The one line per epoch printed with `verbose = 2`.
 pub fn epoch_line(steps: usize, elapsed: f64, logs: &[(String, f64)]) -> String {
-    let per_step = if steps > 0 { elapsed / steps as f64 } else { 0.0 };
+    let per_step = if steps > 0 {
+        elapsed / steps as f64
+    } else {
+        0.0
+    };
     format!(
         "{steps}/{steps} - {} - {}{}",
         format_duration(elapsed),
@@ -82,13 +96,19 @@ mod tests {
 
     #[test]
     fn lines_follow_keras_format() {
-        let logs = vec![("accuracy".to_string(), 0.82061), ("loss".to_string(), 0.0005)];
+        let logs = vec![
+            ("accuracy".to_string(), 0.82061),
+            ("loss".to_string(), 0.0005),
+        ];
         assert_eq!(
             epoch_line(422, 2.2, &logs),
             "422/422 - 2s - 5ms/step - accuracy: 0.8206 - loss: 5.0000e-4"
         );
         let line = bar_line(211, 422, 1.0, &logs, false);
-        assert_eq!(line, "211/422 ==========.......... 1s 5ms/step - accuracy: 0.8206 - loss: 5.0000e-4");
+        assert_eq!(
+            line,
+            "211/422 ==========.......... 1s 5ms/step - accuracy: 0.8206 - loss: 5.0000e-4"
+        );
         assert_eq!(format_duration(125.0), "2:05");
     }
 }

@@ -22,7 +22,11 @@ const INLINE_MAX_COST: usize = 1 << 18;
 /// Rough work of one step: weights times batch plus activation values.
 fn step_cost(model: &Model, batch: usize) -> usize {
     let (trainable, frozen) = model.count_params();
-    let activations: usize = model.layers().iter().map(|l| size_of(l.output_shape())).sum();
+    let activations: usize = model
+        .layers()
+        .iter()
+        .map(|l| size_of(l.output_shape()))
+        .sum();
     batch * (trainable + frozen + activations)
 }
 
@@ -97,10 +101,11 @@ impl History {
 
 /// Checks data against the model before anything changes.
 fn check_data(model: &Model, data: &Data, what: &str) -> Result<()> {
-    let compiled = model
-        .compiled
-        .as_ref()
-        .ok_or_else(|| Error::State("the model must be compiled with `compile()` before `fit()` or `evaluate()`".into()))?;
+    let compiled = model.compiled.as_ref().ok_or_else(|| {
+        Error::State(
+            "the model must be compiled with `compile()` before `fit()` or `evaluate()`".into(),
+        )
+    })?;
     if data.n == 0 {
         return Err(Error::InvalidArgument(format!("`{what}` has no samples")));
     }
@@ -132,8 +137,10 @@ fn gather(model: &mut Model, data: &Data, rows: &[usize]) {
     let y_width = target_width(model);
     let plan = model.plan_mut();
     for (b, &r) in rows.iter().enumerate() {
-        plan.input[b * x_width..(b + 1) * x_width].copy_from_slice(&data.x[r * x_width..(r + 1) * x_width]);
-        plan.target[b * y_width..(b + 1) * y_width].copy_from_slice(&data.y[r * y_width..(r + 1) * y_width]);
+        plan.input[b * x_width..(b + 1) * x_width]
+            .copy_from_slice(&data.x[r * x_width..(r + 1) * x_width]);
+        plan.target[b * y_width..(b + 1) * y_width]
+            .copy_from_slice(&data.y[r * y_width..(r + 1) * y_width]);
     }
 }
 
@@ -169,7 +176,9 @@ pub fn fit(
     observer: &mut dyn Observer,
 ) -> Result<History> {
     if config.batch_size == 0 {
-        return Err(Error::InvalidArgument("`batch_size` must be a positive integer, got 0".into()));
+        return Err(Error::InvalidArgument(
+            "`batch_size` must be a positive integer, got 0".into(),
+        ));
     }
     if !(0.0..1.0).contains(&config.validation_split) {
         return Err(Error::InvalidArgument(format!(
@@ -184,7 +193,11 @@ pub fn fit(
             return Err(Error::InvalidArgument(format!(
                 "`validation_split` = {} leaves no samples for {} with {} samples",
                 config.validation_split,
-                if split_at == 0 { "training" } else { "validation" },
+                if split_at == 0 {
+                    "training"
+                } else {
+                    "validation"
+                },
                 data.n
             )));
         }
@@ -269,7 +282,13 @@ pub fn fit(
             {
                 last_draw = now;
                 let logs = collect_logs(model, loss_sum / seen as f64, "");
-                let line = progress::bar_line(step + 1, steps, start.elapsed().as_secs_f64(), &logs, config.unicode);
+                let line = progress::bar_line(
+                    step + 1,
+                    steps,
+                    start.elapsed().as_secs_f64(),
+                    &logs,
+                    config.unicode,
+                );
                 observer.print(&format!("\r{line}"));
             }
         }
@@ -284,7 +303,10 @@ pub fn fit(
                 let line = progress::bar_line(steps, steps, elapsed, &logs, config.unicode);
                 observer.print(&format!("\r{line}\n"));
             }
-            2 => observer.print(&format!("{}\n", progress::epoch_line(steps, elapsed, &logs))),
+            2 => observer.print(&format!(
+                "{}\n",
+                progress::epoch_line(steps, elapsed, &logs)
+            )),
             _ => {}
         }
         history.push(epoch + 1, &logs);
@@ -293,7 +315,12 @@ pub fn fit(
     Ok(history)
 }
 
-fn evaluate_inner(model: &mut Model, data: &Data, batch_size: usize, pool: &rayon::ThreadPool) -> Result<Vec<(String, f64)>> {
+fn evaluate_inner(
+    model: &mut Model,
+    data: &Data,
+    batch_size: usize,
+    pool: &rayon::ThreadPool,
+) -> Result<Vec<(String, f64)>> {
     let batch_size = batch_size.max(1).min(data.n);
     let y_width = target_width(model);
     model.ensure_plan(batch_size, false, y_width);
@@ -319,7 +346,9 @@ fn evaluate_inner(model: &mut Model, data: &Data, batch_size: usize, pool: &rayo
 /// Returns the loss and metrics over `data`, sorted by name.
 pub fn evaluate(model: &mut Model, data: Data, batch_size: usize) -> Result<Vec<(String, f64)>> {
     if batch_size == 0 {
-        return Err(Error::InvalidArgument("`batch_size` must be a positive integer, got 0".into()));
+        return Err(Error::InvalidArgument(
+            "`batch_size` must be a positive integer, got 0".into(),
+        ));
     }
     check_data(model, &data, "x")?;
     let pool = pool::pool();
@@ -329,7 +358,9 @@ pub fn evaluate(model: &mut Model, data: Data, batch_size: usize) -> Result<Vec<
 /// Returns the model output for the `n` samples of `x`, row-major.
 pub fn predict(model: &mut Model, x: &[f32], n: usize, batch_size: usize) -> Result<Vec<f32>> {
     if batch_size == 0 {
-        return Err(Error::InvalidArgument("`batch_size` must be a positive integer, got 0".into()));
+        return Err(Error::InvalidArgument(
+            "`batch_size` must be a positive integer, got 0".into(),
+        ));
     }
     let x_width = size_of(model.input_shape());
     let out_width = size_of(model.output_shape());

@@ -39,12 +39,16 @@ const MULTI_STEP_RTOL: f64 = 1e-4;
 // Reading the golden files
 
 fn load(name: &str) -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", name].iter().collect();
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", name]
+        .iter()
+        .collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
 }
 
-/// The member `key` of a JSON object; panics naming the key when it is missing.
+/// Returns the member `key` of a JSON object, and panics naming the key when it is missing.
 fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
     value
         .get(key)
@@ -57,7 +61,7 @@ fn number(value: &Value) -> f64 {
         .unwrap_or_else(|| panic!("expected a number, got {value}"))
 }
 
-/// All numbers of a (nested) JSON array in row-major order.
+/// Collects all numbers of a (nested) JSON array in row-major order.
 fn flatten(value: &Value) -> Vec<f64> {
     let mut out = Vec::new();
     collect_numbers(value, &mut out);
@@ -83,7 +87,9 @@ fn matrix_shape(value: &Value) -> (usize, usize) {
 }
 
 fn cases(document: &Value) -> &serde_json::Map<String, Value> {
-    field(document, "cases").as_object().expect("\"cases\" is an object")
+    field(document, "cases")
+        .as_object()
+        .expect("\"cases\" is an object")
 }
 
 fn optional_bool(config: &Value, key: &str, default: bool) -> bool {
@@ -104,9 +110,18 @@ fn golden_files_name_their_source() {
         "metrics.json",
         "training.json",
     ] {
-        let source = field(&load(name), "source").as_str().expect("source is a string").to_string();
-        assert!(source.contains("keras 3.15.1"), "{name}: unexpected source {source}");
-        assert!(source.contains("make_golden.py"), "{name}: unexpected source {source}");
+        let source = field(&load(name), "source")
+            .as_str()
+            .expect("source is a string")
+            .to_string();
+        assert!(
+            source.contains("keras 3.15.1"),
+            "{name}: unexpected source {source}"
+        );
+        assert!(
+            source.contains("make_golden.py"),
+            "{name}: unexpected source {source}"
+        );
     }
 }
 
@@ -118,17 +133,35 @@ fn activations_match_keras() {
     let document = load("activations.json");
     let x = flatten_f32(field(&document, "x"));
     let w = flatten_f32(field(&document, "w"));
-    let activations = field(&document, "activations").as_object().expect("activations object");
-    assert_eq!(activations.len(), 13, "every elementwise activation of make_golden.py");
+    let activations = field(&document, "activations")
+        .as_object()
+        .expect("activations object");
+    assert_eq!(
+        activations.len(),
+        13,
+        "every elementwise activation of make_golden.py"
+    );
     for (name, case) in activations {
         let activation = Activation::from_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut y = vec![0f32; x.len()];
         activation.forward(&x, &mut y, x.len());
-        assert_all_close(&format!("{name} value"), &y, &flatten(field(case, "y")), RTOL, ATOL);
+        assert_all_close(
+            &format!("{name} value"),
+            &y,
+            &flatten(field(case, "y")),
+            RTOL,
+            ATOL,
+        );
 
         let mut grad = w.clone();
         activation.backward(&x, &y, &mut grad, x.len());
-        assert_all_close(&format!("{name} gradient"), &grad, &flatten(field(case, "grad")), RTOL, ATOL);
+        assert_all_close(
+            &format!("{name} gradient"),
+            &grad,
+            &flatten(field(case, "grad")),
+            RTOL,
+            ATOL,
+        );
     }
 }
 
@@ -137,14 +170,22 @@ fn activation_defaults_match_keras() {
     let document = load("activations.json");
     let defaults = field(&document, "defaults");
     let approximate = field(defaults, "gelu_approximate").as_bool().expect("bool");
-    assert_eq!(Activation::from_name("gelu").unwrap(), Activation::Gelu { approximate });
+    assert_eq!(
+        Activation::from_name("gelu").unwrap(),
+        Activation::Gelu { approximate }
+    );
     let slope = number(field(defaults, "leaky_relu_negative_slope")) as f32;
     assert_eq!(
         Activation::from_name("leaky_relu").unwrap(),
-        Activation::LeakyRelu { negative_slope: slope }
+        Activation::LeakyRelu {
+            negative_slope: slope
+        }
     );
     let alpha = number(field(defaults, "elu_alpha")) as f32;
-    assert_eq!(Activation::from_name("elu").unwrap(), Activation::Elu { alpha });
+    assert_eq!(
+        Activation::from_name("elu").unwrap(),
+        Activation::Elu { alpha }
+    );
 }
 
 #[test]
@@ -161,7 +202,13 @@ fn softmax_matches_keras() {
 
     let mut grad = w;
     Activation::Softmax.backward(&x, &y, &mut grad, width);
-    assert_all_close("softmax gradient", &grad, &flatten(field(case, "grad")), RTOL, ATOL);
+    assert_all_close(
+        "softmax gradient",
+        &grad,
+        &flatten(field(case, "grad")),
+        RTOL,
+        ATOL,
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -179,7 +226,14 @@ fn dense_matches_keras() {
 
     for (name, case) in cases(&document) {
         let activation = Activation::from_name(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let layer = Dense::new("dense", &[input_dim], units, activation, kernel.clone(), Some(bias.clone()));
+        let layer = Dense::new(
+            "dense",
+            &[input_dim],
+            units,
+            activation,
+            kernel.clone(),
+            Some(bias.clone()),
+        );
         let mut y = vec![0f32; batch * units];
         let mut scratch = vec![0f32; batch * layer.scratch_per_sample()];
         let mut rng = StdRng::seed_from_u64(0);
@@ -188,7 +242,13 @@ fn dense_matches_keras() {
             rng: &mut rng,
         };
         layer.forward(&x, batch, &mut y, &mut scratch, &mut ctx);
-        assert_all_close(&format!("dense {name} output"), &y, &flatten(field(case, "y")), RTOL, ATOL);
+        assert_all_close(
+            &format!("dense {name} output"),
+            &y,
+            &flatten(field(case, "y")),
+            RTOL,
+            ATOL,
+        );
 
         let mut dy = g.clone();
         let mut dx = vec![0f32; x.len()];
@@ -203,7 +263,13 @@ fn dense_matches_keras() {
             dx: Some(&mut dx),
             grads: &mut grads,
         });
-        assert_all_close(&format!("dense {name} grad_x"), &dx, &flatten(field(case, "grad_x")), RTOL, ATOL);
+        assert_all_close(
+            &format!("dense {name} grad_x"),
+            &dx,
+            &flatten(field(case, "grad_x")),
+            RTOL,
+            ATOL,
+        );
         assert_all_close(
             &format!("dense {name} grad_kernel"),
             &grads[0],
@@ -267,18 +333,47 @@ fn losses_match_keras() {
 
         let mut per_sample = vec![0f32; batch];
         let mut grad = vec![0f32; pred.len()];
-        loss.compute(&y_true, &pred, batch, width, false, &mut per_sample, Some(&mut grad));
+        loss.compute(
+            &y_true,
+            &pred,
+            batch,
+            width,
+            false,
+            &mut per_sample,
+            Some(&mut grad),
+        );
 
         let expected_per_sample = flatten(field(case, "per_sample"));
-        assert_all_close(&format!("{name} per-sample losses"), &per_sample, &expected_per_sample, RTOL, ATOL);
+        assert_all_close(
+            &format!("{name} per-sample losses"),
+            &per_sample,
+            &expected_per_sample,
+            RTOL,
+            ATOL,
+        );
         let mean = per_sample.iter().map(|&v| v as f64).sum::<f64>() / batch as f64;
-        assert_close(&format!("{name} batch loss"), mean, number(field(case, "loss")), RTOL, ATOL);
-        assert_all_close(&format!("{name} gradient"), &grad, &flatten(field(case, "grad_y_pred")), RTOL, ATOL);
+        assert_close(
+            &format!("{name} batch loss"),
+            mean,
+            number(field(case, "loss")),
+            RTOL,
+            ATOL,
+        );
+        assert_all_close(
+            &format!("{name} gradient"),
+            &grad,
+            &flatten(field(case, "grad_y_pred")),
+            RTOL,
+            ATOL,
+        );
 
         // Without a gradient buffer the losses are the same.
         let mut value_only = vec![0f32; batch];
         loss.compute(&y_true, &pred, batch, width, false, &mut value_only, None);
-        assert_eq!(value_only, per_sample, "{name}: losses differ with and without a gradient");
+        assert_eq!(
+            value_only, per_sample,
+            "{name}: losses differ with and without a gradient"
+        );
     }
 }
 
@@ -296,7 +391,10 @@ fn crossentropy_on_activation_outputs_matches_keras() {
         } else {
             Activation::Softmax
         };
-        assert!(loss.fuses_with(Some(activation)), "{name}: the loss must fuse with {activation:?}");
+        assert!(
+            loss.fuses_with(Some(activation)),
+            "{name}: the loss must fuse with {activation:?}"
+        );
         assert!(field(case, "equals_from_logits").as_bool().unwrap_or(false));
 
         let y_true = flatten_f32(field(case, "y_true"));
@@ -318,31 +416,80 @@ fn crossentropy_on_activation_outputs_matches_keras() {
         // The loss handed the logits, as the model does for a fused output.
         let mut per_sample = vec![0f32; batch];
         let mut grad = vec![0f32; logits.len()];
-        loss.compute(&y_true, &logits, batch, width, true, &mut per_sample, Some(&mut grad));
+        loss.compute(
+            &y_true,
+            &logits,
+            batch,
+            width,
+            true,
+            &mut per_sample,
+            Some(&mut grad),
+        );
         let mean = per_sample.iter().map(|&v| v as f64).sum::<f64>() / batch as f64;
-        assert_close(&format!("{name} loss from logits"), mean, expected_loss, RTOL, ATOL);
-        assert_all_close(&format!("{name} gradient of logits"), &grad, &expected_grad, RTOL, ATOL);
+        assert_close(
+            &format!("{name} loss from logits"),
+            mean,
+            expected_loss,
+            RTOL,
+            ATOL,
+        );
+        assert_all_close(
+            &format!("{name} gradient of logits"),
+            &grad,
+            &expected_grad,
+            RTOL,
+            ATOL,
+        );
 
         // The same probabilities without their logits take the clipped path.
         let keras_probabilities = flatten_f32(field(case, "probabilities"));
-        loss.compute(&y_true, &keras_probabilities, batch, width, false, &mut per_sample, None);
+        loss.compute(
+            &y_true,
+            &keras_probabilities,
+            batch,
+            width,
+            false,
+            &mut per_sample,
+            None,
+        );
         let mean = per_sample.iter().map(|&v| v as f64).sum::<f64>() / batch as f64;
         let expected_plain = number(field(case, "loss_from_plain_probabilities"));
-        assert_close(&format!("{name} loss from plain probabilities"), mean, expected_plain, RTOL, ATOL);
+        assert_close(
+            &format!("{name} loss from plain probabilities"),
+            mean,
+            expected_plain,
+            RTOL,
+            ATOL,
+        );
 
         // A model ending in an Activation layer fuses it with the loss.
         let mut model = Model::new("fused", vec![width], 0).unwrap();
         model.add_activation("activation", activation).unwrap();
         compile(&mut model, loss, Vec::new(), sgd(0.1));
-        assert!(model.fused_output(), "{name}: the model must fuse its output with the loss");
+        assert!(
+            model.fused_output(),
+            "{name}: the model must fuse its output with the loss"
+        );
         model.ensure_plan(batch, true, width);
         model.plan_mut().input[..logits.len()].copy_from_slice(&logits);
         model.plan_mut().target[..y_true.len()].copy_from_slice(&y_true);
         model.forward(batch, false, &mut StdRng::seed_from_u64(0));
         let model_loss = model.loss_and_metrics(batch, true) / batch as f64;
-        assert_close(&format!("{name} model loss"), model_loss, expected_loss, RTOL, ATOL);
+        assert_close(
+            &format!("{name} model loss"),
+            model_loss,
+            expected_loss,
+            RTOL,
+            ATOL,
+        );
         let logit_grad = &model.plan_mut().output_grads[0][..logits.len()];
-        assert_all_close(&format!("{name} model gradient of logits"), logit_grad, &expected_grad, RTOL, ATOL);
+        assert_all_close(
+            &format!("{name} model gradient of logits"),
+            logit_grad,
+            &expected_grad,
+            RTOL,
+            ATOL,
+        );
     }
 }
 
@@ -358,7 +505,11 @@ fn optimizer_for_case(class: &str, defaults: &Value, config: &Value) -> Optimize
             .unwrap_or_else(|| field(field(defaults, class), key))
     };
     let float = |key: &str| number(setting(key)) as f32;
-    let flag = |key: &str| setting(key).as_bool().unwrap_or_else(|| panic!("{class}.{key} is not a bool"));
+    let flag = |key: &str| {
+        setting(key)
+            .as_bool()
+            .unwrap_or_else(|| panic!("{class}.{key} is not a bool"))
+    };
     let kind = match class {
         "SGD" => OptimizerKind::Sgd {
             momentum: float("momentum"),
@@ -401,17 +552,27 @@ fn optimizers_match_keras() {
     assert_eq!(all_cases.len(), 8, "every optimizer case of make_golden.py");
 
     for (name, case) in all_cases {
-        let class = field(case, "optimizer").as_str().expect("optimizer class name");
+        let class = field(case, "optimizer")
+            .as_str()
+            .expect("optimizer class name");
         let mut optimizer = optimizer_for_case(class, defaults, field(case, "config"));
         optimizer.build(&[w0.len()]);
         let mut w = w0.clone();
-        let expected_steps = field(case, "weights_after_step").as_array().expect("list of steps");
+        let expected_steps = field(case, "weights_after_step")
+            .as_array()
+            .expect("list of steps");
         assert_eq!(expected_steps.len(), gradients.len());
         for (step, (g, expected)) in gradients.iter().zip(expected_steps).enumerate() {
             optimizer.begin_step();
             optimizer.update(0, &mut w, g);
             let rtol = if step == 0 { RTOL } else { MULTI_STEP_RTOL };
-            assert_all_close(&format!("{name} after step {}", step + 1), &w, &flatten(expected), rtol, ATOL);
+            assert_all_close(
+                &format!("{name} after step {}", step + 1),
+                &w,
+                &flatten(expected),
+                rtol,
+                ATOL,
+            );
         }
         assert_eq!(optimizer.iterations, 3);
     }
@@ -430,7 +591,8 @@ fn metrics_match_keras() {
     assert_eq!(all_cases.len(), 8, "every metric case of make_golden.py");
 
     for (name, case) in all_cases {
-        let kind = MetricKind::from_name(name, threshold, k).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let kind =
+            MetricKind::from_name(name, threshold, k).unwrap_or_else(|e| panic!("{name}: {e}"));
         let y_true = flatten_f32(field(case, "y_true"));
         let pred = flatten_f32(field(case, "y_pred"));
         let (rows, width) = matrix_shape(field(case, "y_pred"));
@@ -438,15 +600,33 @@ fn metrics_match_keras() {
 
         let mut whole = Metric::new(name, kind);
         whole.update(&y_true, &pred, rows, width, target_width);
-        assert_close(&format!("{name} result"), whole.result(), number(field(case, "result")), RTOL, ATOL);
+        assert_close(
+            &format!("{name} result"),
+            whole.result(),
+            number(field(case, "result")),
+            RTOL,
+            ATOL,
+        );
 
         // Two updates, rows 0-3 then rows 4-5: the result is the running
         // mean over all samples seen.
         let split = 4;
         let mut running = Metric::new(name, kind);
-        running.update(&y_true[..split * target_width], &pred[..split * width], split, width, target_width);
+        running.update(
+            &y_true[..split * target_width],
+            &pred[..split * width],
+            split,
+            width,
+            target_width,
+        );
         let expected_first = number(field(case, "running_result_after_rows_0_to_3"));
-        assert_close(&format!("{name} after rows 0-3"), running.result(), expected_first, RTOL, ATOL);
+        assert_close(
+            &format!("{name} after rows 0-3"),
+            running.result(),
+            expected_first,
+            RTOL,
+            ATOL,
+        );
         running.update(
             &y_true[split * target_width..],
             &pred[split * width..],
@@ -455,7 +635,13 @@ fn metrics_match_keras() {
             target_width,
         );
         let expected_second = number(field(case, "running_result_after_rows_4_to_5"));
-        assert_close(&format!("{name} after rows 4-5"), running.result(), expected_second, RTOL, ATOL);
+        assert_close(
+            &format!("{name} after rows 4-5"),
+            running.result(),
+            expected_second,
+            RTOL,
+            ATOL,
+        );
 
         running.reset();
         assert_eq!(running.result(), 0.0, "{name}: result after reset");
@@ -483,26 +669,44 @@ fn compile(model: &mut Model, loss: Loss, metrics: Vec<Metric>, optimizer: Optim
     });
 }
 
-/// The golden weights in `get_weights()` order: kernel 1 (3x4), bias 1,
-/// kernel 2 (4x2), bias 2.
+/// Pairs the golden weights, in `get_weights()` order, with their shapes:
+/// kernel 1 (3x4), bias 1, kernel 2 (4x2), bias 2.
 fn weights_with_shapes(weights: &Value) -> Vec<(Vec<usize>, Vec<f32>)> {
     let shapes = [vec![3, 4], vec![4], vec![4, 2], vec![2]];
     let arrays = weights.as_array().expect("list of weights");
     assert_eq!(arrays.len(), shapes.len());
-    shapes.into_iter().zip(arrays).map(|(shape, a)| (shape, flatten_f32(a))).collect()
+    shapes
+        .into_iter()
+        .zip(arrays)
+        .map(|(shape, a)| (shape, flatten_f32(a)))
+        .collect()
 }
 
-/// Input(3) -> Dense(4, relu) -> Dense(2, softmax) with the case's initial
-/// weights, compiled with sparse categorical crossentropy, accuracy and the
-/// case's optimizer.
+/// Builds Input(3) -> Dense(4, relu) -> Dense(2, softmax) with the case's
+/// initial weights, compiled with sparse categorical crossentropy, accuracy
+/// and the case's optimizer.
 fn training_model(case: &Value) -> Model {
     let mut model = Model::new("golden", vec![3], 0).unwrap();
-    for (name, units, activation) in [("dense", 4, Activation::RELU), ("dense_1", 2, Activation::Softmax)] {
+    for (name, units, activation) in [
+        ("dense", 4, Activation::RELU),
+        ("dense_1", 2, Activation::Softmax),
+    ] {
         model
-            .add_dense(name, units, activation, true, &Initializer::Zeros, None, &Initializer::Zeros, None)
+            .add_dense(
+                name,
+                units,
+                activation,
+                true,
+                &Initializer::Zeros,
+                None,
+                &Initializer::Zeros,
+                None,
+            )
             .unwrap();
     }
-    model.set_weights(weights_with_shapes(field(case, "initial_weights"))).unwrap();
+    model
+        .set_weights(weights_with_shapes(field(case, "initial_weights")))
+        .unwrap();
 
     let optimizer_config = field(case, "optimizer");
     let learning_rate = number(field(optimizer_config, "learning_rate")) as f32;
@@ -530,18 +734,31 @@ fn training_model(case: &Value) -> Model {
     model
 }
 
-fn assert_weights_match(what: &str, model: &Model, expected: &Value, rtol: f64) {
+fn assert_weights_match(description: &str, model: &Model, expected: &Value, rtol: f64) {
     let expected = weights_with_shapes(expected);
     let weights = model.weights();
-    assert_eq!(weights.len(), expected.len(), "{what}: number of weights");
+    assert_eq!(
+        weights.len(),
+        expected.len(),
+        "{description}: number of weights"
+    );
     for (i, (weight, (_, values))) in weights.iter().zip(&expected).enumerate() {
         let values: Vec<f64> = values.iter().map(|&v| v as f64).collect();
-        assert_all_close(&format!("{what}, weight {i} ({})", weight.name), &weight.value, &values, rtol, ATOL);
+        assert_all_close(
+            &format!("{description}, weight {i} ({})", weight.name),
+            &weight.value,
+            &values,
+            rtol,
+            ATOL,
+        );
     }
 }
 
 fn training_data(document: &Value) -> (Vec<f32>, Vec<f32>) {
-    (flatten_f32(field(document, "x")), flatten_f32(field(document, "y")))
+    (
+        flatten_f32(field(document, "x")),
+        flatten_f32(field(document, "y")),
+    )
 }
 
 #[test]
@@ -568,14 +785,29 @@ fn fit_matches_keras() {
         let expected_history = field(case, "history").as_object().expect("history object");
         let mut expected_names: Vec<&String> = expected_history.keys().collect();
         expected_names.sort();
-        assert_eq!(history.names.iter().collect::<Vec<_>>(), expected_names, "{name}: history names");
+        assert_eq!(
+            history.names.iter().collect::<Vec<_>>(),
+            expected_names,
+            "{name}: history names"
+        );
         for (metric, values) in history.names.iter().zip(&history.values) {
             let expected = flatten(&expected_history[metric]);
             for (epoch, (&got, &want)) in values.iter().zip(&expected).enumerate() {
-                assert_close(&format!("{name}: {metric} in epoch {}", epoch + 1), got, want, MULTI_STEP_RTOL, ATOL);
+                assert_close(
+                    &format!("{name}: {metric} in epoch {}", epoch + 1),
+                    got,
+                    want,
+                    MULTI_STEP_RTOL,
+                    ATOL,
+                );
             }
         }
-        assert_weights_match(&format!("{name}: final weights"), &model, field(case, "final_weights"), MULTI_STEP_RTOL);
+        assert_weights_match(
+            &format!("{name}: final weights"),
+            &model,
+            field(case, "final_weights"),
+            MULTI_STEP_RTOL,
+        );
     }
 }
 
@@ -612,16 +844,33 @@ fn training_steps_match_keras() {
                 model.backward(batch, fused);
                 model.apply_gradients().unwrap();
 
-                let expected = expected_iter.next().expect("a golden record for every batch");
+                let expected = expected_iter
+                    .next()
+                    .expect("a golden record for every batch");
                 let step = format!("{name}: epoch {}, batch starting at row {start}", epoch + 1);
                 let logs = field(expected, "logs");
                 let running_loss = loss_sum / seen as f64;
-                assert_close(&format!("{step}, loss"), running_loss, number(field(logs, "loss")), MULTI_STEP_RTOL, ATOL);
+                assert_close(
+                    &format!("{step}, loss"),
+                    running_loss,
+                    number(field(logs, "loss")),
+                    MULTI_STEP_RTOL,
+                    ATOL,
+                );
                 let accuracy = model.compiled.as_ref().unwrap().metrics[0].result();
-                assert_close(&format!("{step}, accuracy"), accuracy, number(field(logs, "accuracy")), RTOL, ATOL);
+                assert_close(
+                    &format!("{step}, accuracy"),
+                    accuracy,
+                    number(field(logs, "accuracy")),
+                    RTOL,
+                    ATOL,
+                );
                 assert_weights_match(&step, &model, field(expected, "weights"), MULTI_STEP_RTOL);
             }
         }
-        assert!(expected_iter.next().is_none(), "{name}: golden file has more batches than the replay");
+        assert!(
+            expected_iter.next().is_none(),
+            "{name}: golden file has more batches than the replay"
+        );
     }
 }

@@ -12,8 +12,8 @@
 mod common;
 
 use common::{
-    analytic_gradients, assert_gradients_match, central_differences, check_model_gradients, compare_gradients,
-    numeric_param_gradients, spread, ModelCase, DEFAULT_CHECK,
+    analytic_gradients, assert_gradients_match, central_differences, check_model_gradients,
+    compare_gradients, numeric_param_gradients, spread, ModelCase, DEFAULT_CHECK,
 };
 use engine::activations::Activation;
 use engine::init::Initializer;
@@ -57,7 +57,7 @@ fn activation_variant(activation: &Activation) -> usize {
 }
 const ACTIVATION_VARIANTS: usize = 14;
 
-/// Every elementwise activation, with non-default parameters where it has any.
+/// Lists every elementwise activation, with non-default parameters where it has any.
 fn elementwise_activations() -> Vec<Activation> {
     vec![
         Activation::Linear,
@@ -77,8 +77,12 @@ fn elementwise_activations() -> Vec<Activation> {
         Activation::Gelu { approximate: false },
         Activation::Gelu { approximate: true },
         Activation::Silu,
-        Activation::LeakyRelu { negative_slope: 0.2 },
-        Activation::LeakyRelu { negative_slope: 0.05 },
+        Activation::LeakyRelu {
+            negative_slope: 0.2,
+        },
+        Activation::LeakyRelu {
+            negative_slope: 0.05,
+        },
         Activation::HardSigmoid,
         Activation::Exponential,
     ]
@@ -90,7 +94,10 @@ fn check_activation(activation: Activation, z: &[f32], width: usize) {
     let objective = |z: &[f32]| {
         let mut y = vec![0f32; z.len()];
         activation.forward(z, &mut y, width);
-        y.iter().zip(&weights).map(|(&y, &w)| y as f64 * w as f64).sum::<f64>()
+        y.iter()
+            .zip(&weights)
+            .map(|(&y, &w)| y as f64 * w as f64)
+            .sum::<f64>()
     };
 
     let mut y = vec![0f32; z.len()];
@@ -100,7 +107,12 @@ fn check_activation(activation: Activation, z: &[f32], width: usize) {
 
     let mut inputs = z.to_vec();
     let numeric = central_differences(&mut inputs, DEFAULT_CHECK.step, objective);
-    assert_gradients_match(&format!("{activation:?}"), &analytic, &numeric, DEFAULT_CHECK);
+    assert_gradients_match(
+        &format!("{activation:?}"),
+        &analytic,
+        &numeric,
+        DEFAULT_CHECK,
+    );
 }
 
 #[test]
@@ -119,7 +131,9 @@ fn relu_with_slope_cap_and_threshold() {
         max_value: Some(2.0),
         threshold: 0.5,
     };
-    let z = [-3.0, -1.2, -0.4, 0.0, 0.3, 0.6, 0.9, 1.5, 1.9, 2.1, 2.8, 4.0];
+    let z = [
+        -3.0, -1.2, -0.4, 0.0, 0.3, 0.6, 0.9, 1.5, 1.9, 2.1, 2.8, 4.0,
+    ];
     check_activation(activation, &z, z.len());
 
     // Plain relu with a cap (keras's relu6 shape): kinks at 0 and 1.
@@ -151,7 +165,10 @@ fn activation_checks_cover_every_variant() {
         covered[activation_variant(&activation)] = true;
     }
     covered[activation_variant(&Activation::Softmax)] = true;
-    assert!(covered.iter().all(|&c| c), "variants without a gradient check: {covered:?}");
+    assert!(
+        covered.iter().all(|&c| c),
+        "variants without a gradient check: {covered:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -183,11 +200,24 @@ fn check_loss(loss: Loss, y_true: &[f32], pred: &[f32], batch: usize, width: usi
 
     let mut per_sample = vec![0f32; batch];
     let mut analytic = vec![0f32; pred.len()];
-    loss.compute(y_true, pred, batch, width, logits, &mut per_sample, Some(&mut analytic));
+    loss.compute(
+        y_true,
+        pred,
+        batch,
+        width,
+        logits,
+        &mut per_sample,
+        Some(&mut analytic),
+    );
 
     let mut inputs = pred.to_vec();
     let numeric = central_differences(&mut inputs, DEFAULT_CHECK.step, objective);
-    assert_gradients_match(&format!("{loss:?} with logits = {logits}"), &analytic, &numeric, DEFAULT_CHECK);
+    assert_gradients_match(
+        &format!("{loss:?} with logits = {logits}"),
+        &analytic,
+        &numeric,
+        DEFAULT_CHECK,
+    );
 }
 
 /// Regression targets and predictions: every `|pred - target|` is at least
@@ -208,7 +238,10 @@ fn regression_data(batch: usize, width: usize) -> (Vec<f32>, Vec<f32>) {
 
 /// Probabilities in [0.1, 0.9], away from the clipping bounds.
 fn probabilities(n: usize, offset: usize) -> Vec<f32> {
-    spread(n, 1.0, offset).iter().map(|v| 0.5 + 0.4 * v).collect()
+    spread(n, 1.0, offset)
+        .iter()
+        .map(|v| 0.5 + 0.4 * v)
+        .collect()
 }
 
 /// One-hot rows of `width` classes, class `(3 s + 1) % width` for sample `s`.
@@ -241,7 +274,9 @@ fn regression_loss_gradients() {
 #[test]
 fn binary_crossentropy_gradients() {
     let (batch, width) = (4, 3);
-    let target: Vec<f32> = (0..batch * width).map(|i| ((i * 5) % 3 == 0) as u8 as f32).collect();
+    let target: Vec<f32> = (0..batch * width)
+        .map(|i| ((i * 5) % 3 == 0) as u8 as f32)
+        .collect();
     let probs = probabilities(batch * width, 2);
     let logits = spread(batch * width, 3.0, 5);
     for label_smoothing in [0.0, 0.1] {
@@ -280,19 +315,23 @@ fn categorical_crossentropy_gradients() {
     // Rows that do not sum to 1: the gradient includes the renormalisation.
     let probs = probabilities(batch * width, 4);
     let logits = spread(batch * width, 3.0, 8);
+
     for label_smoothing in [0.0, 0.2] {
         let on_probabilities = Loss::CategoricalCrossentropy {
             from_logits: false,
             label_smoothing,
         };
         check_loss(on_probabilities, &target, &probs, batch, width, false);
+        // The fused path: a probability loss handed the softmax's logits.
         check_loss(on_probabilities, &target, &logits, batch, width, true);
+
         let from_logits = Loss::CategoricalCrossentropy {
             from_logits: true,
             label_smoothing,
         };
         check_loss(from_logits, &target, &logits, batch, width, false);
     }
+
     // Soft targets whose rows do not sum to 1.
     let soft = probabilities(batch * width, 12);
     let from_logits = Loss::CategoricalCrossentropy {
@@ -300,6 +339,7 @@ fn categorical_crossentropy_gradients() {
         label_smoothing: 0.0,
     };
     check_loss(from_logits, &soft, &logits, batch, width, false);
+
     let on_probabilities = Loss::CategoricalCrossentropy {
         from_logits: false,
         label_smoothing: 0.0,
@@ -342,24 +382,36 @@ fn loss_checks_cover_every_variant() {
     for loss in &checked {
         covered[loss_variant(loss)] = true;
     }
-    assert!(covered.iter().all(|&c| c), "variants without a gradient check: {covered:?}");
+    assert!(
+        covered.iter().all(|&c| c),
+        "variants without a gradient check: {covered:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------
 // Layers and models
 
-/// A model whose layer 0 is an identity Reshape, so that the gradient check
-/// can read the input gradient of layer 1.
+/// Creates a model whose layer 0 is an identity Reshape, so that the
+/// gradient check can read the input gradient of layer 1.
 fn model_with_identity_input(input_shape: &[usize]) -> Model {
     let mut model = Model::new("gradcheck", input_shape.to_vec(), 11).expect("valid input shape");
     let target: Vec<i64> = input_shape.iter().map(|&d| d as i64).collect();
-    model.add_reshape("input_identity", &target).expect("identity reshape");
+    model
+        .add_reshape("input_identity", &target)
+        .expect("identity reshape");
     model
 }
 
 /// Appends a Dense layer with a glorot-uniform kernel and a small nonzero
 /// bias, both seeded from `seed`.
-fn add_dense(model: &mut Model, name: &str, units: usize, activation: Activation, use_bias: bool, seed: u64) {
+fn add_dense(
+    model: &mut Model,
+    name: &str,
+    units: usize,
+    activation: Activation,
+    use_bias: bool,
+    seed: u64,
+) {
     let bias_init = Initializer::RandomUniform {
         minval: -0.2,
         maxval: 0.2,
@@ -396,7 +448,10 @@ fn compile(model: &mut Model, loss: Loss) {
 fn regression_case_data(model: &Model, batch: usize, offset: usize) -> (Vec<f32>, Vec<f32>) {
     let in_size: usize = model.input_shape().iter().product();
     let out_size: usize = model.output_shape().iter().product();
-    (spread(batch * in_size, 1.0, offset), spread(batch * out_size, 0.8, offset + 17))
+    (
+        spread(batch * in_size, 1.0, offset),
+        spread(batch * out_size, 0.8, offset + 17),
+    )
 }
 
 fn inference_case<'a>(input: &'a [f32], target: &'a [f32], batch: usize) -> ModelCase<'a> {
@@ -418,7 +473,12 @@ fn dense_with_and_without_bias() {
         assert_eq!(model.weights().len(), 1 + use_bias as usize);
         let (input, target) = regression_case_data(&model, 5, 0);
         let case = inference_case(&input, &target, 5);
-        check_model_gradients(&format!("dense, use_bias = {use_bias}"), &mut model, &case, DEFAULT_CHECK);
+        check_model_gradients(
+            &format!("dense, use_bias = {use_bias}"),
+            &mut model,
+            &case,
+            DEFAULT_CHECK,
+        );
     }
 }
 
@@ -446,30 +506,48 @@ fn dense_with_each_activation() {
             compile(&mut model, Loss::MeanSquaredError);
             let (input, target) = regression_case_data(&model, 4, k);
             let case = inference_case(&input, &target, 4);
-            let what = format!("dense with {activation:?}, use_bias = {use_bias}");
-            check_model_gradients(&what, &mut model, &case, DEFAULT_CHECK);
+            let description = format!("dense with {activation:?}, use_bias = {use_bias}");
+            check_model_gradients(&description, &mut model, &case, DEFAULT_CHECK);
         }
     }
 }
 
 /// Panics when a pre-activation of the Dense layer at `layer` lies within
 /// `margin` of `kink`, where finite differences would cross the kink.
-fn assert_preactivations_away_from(model: &mut Model, layer: usize, batch: usize, kink: f32, margin: f32) {
-    let units = *model.layers()[layer].output_shape().last().expect("dense output shape");
-    let rows: usize = model.layers()[layer].output_shape().iter().product::<usize>() / units;
+fn assert_preactivations_away_from(
+    model: &mut Model,
+    layer: usize,
+    batch: usize,
+    kink: f32,
+    margin: f32,
+) {
+    let units = *model.layers()[layer]
+        .output_shape()
+        .last()
+        .expect("dense output shape");
+    let rows: usize = model.layers()[layer]
+        .output_shape()
+        .iter()
+        .product::<usize>()
+        / units;
     let scratch = &model.plan_mut().scratch[layer][..batch * rows * units];
     let closest = scratch
         .iter()
         .map(|z| (z - kink).abs())
         .fold(f32::INFINITY, f32::min);
-    assert!(closest > margin, "a pre-activation of layer {layer} is {closest} from the kink at {kink}");
+    assert!(
+        closest > margin,
+        "a pre-activation of layer {layer} is {closest} from the kink at {kink}"
+    );
 }
 
 #[test]
 fn dense_relu_and_leaky_relu() {
     let activations = [
         Activation::RELU,
-        Activation::LeakyRelu { negative_slope: 0.2 },
+        Activation::LeakyRelu {
+            negative_slope: 0.2,
+        },
         Activation::Relu {
             negative_slope: 0.1,
             max_value: Some(0.8),
@@ -487,7 +565,12 @@ fn dense_relu_and_leaky_relu() {
             // A weight step of h moves a pre-activation by at most h * |x| <= h.
             assert_preactivations_away_from(&mut model, 1, 4, kink, 2.0 * DEFAULT_CHECK.step);
         }
-        check_model_gradients(&format!("dense with {activation:?}"), &mut model, &case, DEFAULT_CHECK);
+        check_model_gradients(
+            &format!("dense with {activation:?}"),
+            &mut model,
+            &case,
+            DEFAULT_CHECK,
+        );
     }
 }
 
@@ -545,20 +628,36 @@ fn activation_layers_in_a_chain() {
     ];
     for (k, activation) in layers.into_iter().enumerate() {
         let mut model = model_with_identity_input(&[3]);
-        model.add_activation("activation", activation).expect("activation layer");
-        add_dense(&mut model, "dense", 4, Activation::Linear, true, 30 + k as u64);
-        model.add_activation("activation_1", Activation::Sigmoid).expect("activation layer");
+        model
+            .add_activation("activation", activation)
+            .expect("activation layer");
+        add_dense(
+            &mut model,
+            "dense",
+            4,
+            Activation::Linear,
+            true,
+            30 + k as u64,
+        );
+        model
+            .add_activation("activation_1", Activation::Sigmoid)
+            .expect("activation layer");
         compile(&mut model, Loss::MeanSquaredError);
         let (input, target) = regression_case_data(&model, 4, 8 + k);
         let case = inference_case(&input, &target, 4);
-        check_model_gradients(&format!("activation layer {activation:?}"), &mut model, &case, DEFAULT_CHECK);
+        check_model_gradients(
+            &format!("activation layer {activation:?}"),
+            &mut model,
+            &case,
+            DEFAULT_CHECK,
+        );
     }
 }
 
 #[test]
 fn dropout_in_training_mode() {
     // Dropout without its own seed draws its mask from the generator passed
-    // to forward(); the check passes a generator with the same seed to every
+    // to forward(). The check passes a generator with the same seed to every
     // forward pass, so all evaluations share one mask.
     let mut model = model_with_identity_input(&[5]);
     add_dense(&mut model, "dense", 6, Activation::Tanh, true, 40);
@@ -578,7 +677,10 @@ fn dropout_in_training_mode() {
     // The mask must have dropped some units, or the test checked the identity.
     let mask = &model.plan_mut().scratch[2][..4 * 6];
     assert!(mask.contains(&0.0), "dropout dropped nothing: {mask:?}");
-    assert!(mask.iter().any(|&m| m > 1.0), "dropout kept nothing: {mask:?}");
+    assert!(
+        mask.iter().any(|&m| m > 1.0),
+        "dropout kept nothing: {mask:?}"
+    );
 }
 
 #[test]
@@ -602,7 +704,10 @@ fn seeded_dropout_backward_applies_mask() {
     let scale = 1.0 / (1.0 - rate);
     let mask: Vec<f32> = y.iter().zip(&x).map(|(y, x)| y / x).collect();
     for &m in &mask {
-        assert!(m == 0.0 || (m - scale).abs() < 1e-6, "mask value {m} is neither 0 nor {scale}");
+        assert!(
+            m == 0.0 || (m - scale).abs() < 1e-6,
+            "mask value {m} is neither 0 nor {scale}"
+        );
     }
     assert!(mask.contains(&0.0), "dropout dropped nothing");
     assert!(mask.iter().any(|&m| m != 0.0), "dropout kept nothing");
@@ -621,7 +726,10 @@ fn seeded_dropout_backward_applies_mask() {
         grads: &mut [],
     });
     for (i, (&got, &want)) in dx.iter().zip(&expected).enumerate() {
-        assert!((got - want).abs() <= 1e-6 * want.abs(), "dx[{i}] = {got}, expected dy * mask = {want}");
+        assert!(
+            (got - want).abs() <= 1e-6 * want.abs(),
+            "dx[{i}] = {got}, expected dy * mask = {want}"
+        );
     }
 
     // In inference mode dropout is the identity in both directions.
@@ -665,32 +773,69 @@ fn fused_softmax_crossentropy() {
             },
             one_hot_rows,
         ),
-        (Loss::SparseCategoricalCrossentropy { from_logits: false }, labels),
+        (
+            Loss::SparseCategoricalCrossentropy { from_logits: false },
+            labels,
+        ),
     ];
     for (k, (loss, target)) in losses.into_iter().enumerate() {
         // Softmax inside the Dense layer.
         let mut model = model_with_identity_input(&[3]);
-        add_dense(&mut model, "dense", classes, Activation::Softmax, true, 50 + k as u64);
+        add_dense(
+            &mut model,
+            "dense",
+            classes,
+            Activation::Softmax,
+            true,
+            50 + k as u64,
+        );
         compile(&mut model, loss);
-        assert!(model.fused_output(), "{loss:?} must fuse with a softmax Dense output");
+        assert!(
+            model.fused_output(),
+            "{loss:?} must fuse with a softmax Dense output"
+        );
         let input = spread(batch * 3, 1.5, 11 + k);
         let case = inference_case(&input, &target, batch);
-        check_model_gradients(&format!("dense softmax with {loss:?}"), &mut model, &case, DEFAULT_CHECK);
+        check_model_gradients(
+            &format!("dense softmax with {loss:?}"),
+            &mut model,
+            &case,
+            DEFAULT_CHECK,
+        );
 
         // Softmax as a separate Activation layer at the end.
         let mut model = model_with_identity_input(&[3]);
-        add_dense(&mut model, "dense", classes, Activation::Linear, true, 60 + k as u64);
-        model.add_activation("softmax", Activation::Softmax).expect("activation layer");
+        add_dense(
+            &mut model,
+            "dense",
+            classes,
+            Activation::Linear,
+            true,
+            60 + k as u64,
+        );
+        model
+            .add_activation("softmax", Activation::Softmax)
+            .expect("activation layer");
         compile(&mut model, loss);
-        assert!(model.fused_output(), "{loss:?} must fuse with a softmax Activation layer");
-        check_model_gradients(&format!("softmax layer with {loss:?}"), &mut model, &case, DEFAULT_CHECK);
+        assert!(
+            model.fused_output(),
+            "{loss:?} must fuse with a softmax Activation layer"
+        );
+        check_model_gradients(
+            &format!("softmax layer with {loss:?}"),
+            &mut model,
+            &case,
+            DEFAULT_CHECK,
+        );
     }
 }
 
 #[test]
 fn fused_sigmoid_binary_crossentropy() {
     let (batch, units) = (4, 3);
-    let target: Vec<f32> = (0..batch * units).map(|i| (i % 3 != 1) as u8 as f32).collect();
+    let target: Vec<f32> = (0..batch * units)
+        .map(|i| (i % 3 != 1) as u8 as f32)
+        .collect();
     for label_smoothing in [0.0, 0.2] {
         let loss = Loss::BinaryCrossentropy {
             from_logits: false,
@@ -702,7 +847,12 @@ fn fused_sigmoid_binary_crossentropy() {
         assert!(model.fused_output());
         let input = spread(batch * 4, 1.5, 13);
         let case = inference_case(&input, &target, batch);
-        check_model_gradients(&format!("dense sigmoid with {loss:?}"), &mut model, &case, DEFAULT_CHECK);
+        check_model_gradients(
+            &format!("dense sigmoid with {loss:?}"),
+            &mut model,
+            &case,
+            DEFAULT_CHECK,
+        );
     }
 }
 
@@ -723,7 +873,10 @@ fn crossentropy_without_fusion() {
 
     let mut model = model_with_identity_input(&[4]);
     add_dense(&mut model, "dense", classes, Activation::Linear, true, 82);
-    compile(&mut model, Loss::SparseCategoricalCrossentropy { from_logits: true });
+    compile(
+        &mut model,
+        Loss::SparseCategoricalCrossentropy { from_logits: true },
+    );
     assert!(!model.fused_output());
     let case = inference_case(&input, &labels, batch);
     check_model_gradients("linear dense with logits", &mut model, &case, DEFAULT_CHECK);
@@ -731,7 +884,9 @@ fn crossentropy_without_fusion() {
     // Crossentropy on probabilities from a softmax that is not the output.
     let mut model = model_with_identity_input(&[4]);
     add_dense(&mut model, "dense", classes, Activation::Softmax, true, 84);
-    model.add_reshape("reshape", &[classes as i64]).expect("reshape");
+    model
+        .add_reshape("reshape", &[classes as i64])
+        .expect("reshape");
     compile(
         &mut model,
         Loss::CategoricalCrossentropy {
@@ -741,7 +896,12 @@ fn crossentropy_without_fusion() {
     );
     assert!(!model.fused_output());
     let case = inference_case(&input, &one_hot_rows, batch);
-    check_model_gradients("crossentropy on softmax probabilities", &mut model, &case, DEFAULT_CHECK);
+    check_model_gradients(
+        "crossentropy on softmax probabilities",
+        &mut model,
+        &case,
+        DEFAULT_CHECK,
+    );
 }
 
 const MLP_INPUT_OFFSET: usize = 23;
@@ -754,7 +914,10 @@ fn three_layer_mlp() -> (Model, Vec<f32>, Vec<f32>) {
     add_dense(&mut model, "dense", 5, Activation::Tanh, true, 90);
     add_dense(&mut model, "dense_1", 4, Activation::RELU, true, 92);
     add_dense(&mut model, "dense_2", 3, Activation::Softmax, true, 94);
-    compile(&mut model, Loss::SparseCategoricalCrossentropy { from_logits: false });
+    compile(
+        &mut model,
+        Loss::SparseCategoricalCrossentropy { from_logits: false },
+    );
     let input = spread(batch * 4, 1.5, MLP_INPUT_OFFSET);
     let labels: Vec<f32> = (0..batch).map(|s| (s % 3) as f32).collect();
     (model, input, labels)
@@ -779,11 +942,15 @@ fn wrong_gradient_is_caught() {
     let case = inference_case(&input, &labels, 6);
     let analytic = analytic_gradients(&mut model, &case);
     let numeric = numeric_param_gradients(&mut model, &case, DEFAULT_CHECK.step);
-    for layer in 1..4 {
-        for param in 0..2 {
-            let correct = &analytic.params[layer][param];
-            let expected = &numeric[layer][param];
-            assert!(compare_gradients(correct, expected, DEFAULT_CHECK).is_ok());
+    let mut checked = 0;
+    for (layer, (analytic_layer, numeric_layer)) in analytic.params.iter().zip(&numeric).enumerate()
+    {
+        for (param, (correct, expected)) in analytic_layer.iter().zip(numeric_layer).enumerate() {
+            let verdict = compare_gradients(correct, expected, DEFAULT_CHECK);
+            assert!(
+                verdict.is_ok(),
+                "layer {layer} param {param}: the correct gradient failed\n{verdict:?}"
+            );
 
             // Every element 10% too large.
             let scaled: Vec<f32> = correct.iter().map(|g| g * 1.1).collect();
@@ -802,6 +969,8 @@ fn wrong_gradient_is_caught() {
                 compare_gradients(&one_off, expected, DEFAULT_CHECK).is_err(),
                 "layer {layer} param {param}: one element off by 10% passed the check"
             );
+            checked += 1;
         }
     }
+    assert_eq!(checked, 6, "kernel and bias of the three Dense layers");
 }

@@ -39,7 +39,14 @@ impl Layer for ActivationLayer {
         Some(self.activation)
     }
 
-    fn forward(&self, x: &[f32], batch: usize, y: &mut [f32], _scratch: &mut [f32], _ctx: &mut ForwardCtx) {
+    fn forward(
+        &self,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        _scratch: &mut [f32],
+        _ctx: &mut ForwardCtx,
+    ) {
         let n = batch * self.shape.iter().product::<usize>();
         self.activation.forward(&x[..n], &mut y[..n], self.width());
     }

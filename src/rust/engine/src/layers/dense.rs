@@ -102,20 +102,32 @@ impl Layer for Dense {
         scratch
     }
 
-    fn forward(&self, x: &[f32], batch: usize, y: &mut [f32], scratch: &mut [f32], _ctx: &mut ForwardCtx) {
+    fn forward(
+        &self,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        _ctx: &mut ForwardCtx,
+    ) {
         let rows = batch * self.rows_per_sample;
         let n = rows * self.units;
         let x = MatRef::new(&x[..rows * self.input_dim], rows, self.input_dim);
         let kernel = MatRef::new(&self.params[0].value, self.input_dim, self.units);
         let linear = self.activation == Activation::Linear;
         // Without an activation, z is written straight into y.
-        let z: &mut [f32] = if linear { &mut y[..n] } else { &mut scratch[..n] };
+        let z: &mut [f32] = if linear {
+            &mut y[..n]
+        } else {
+            &mut scratch[..n]
+        };
         matmul(x, kernel, z, false);
         if let Some(bias) = self.params.get(1) {
             add_row_vector(z, &bias.value);
         }
         if !linear {
-            self.activation.forward(&scratch[..n], &mut y[..n], self.units);
+            self.activation
+                .forward(&scratch[..n], &mut y[..n], self.units);
         }
     }
 

@@ -46,7 +46,14 @@ impl Layer for Dropout {
         self.size()
     }
 
-    fn forward(&self, x: &[f32], batch: usize, y: &mut [f32], scratch: &mut [f32], ctx: &mut ForwardCtx) {
+    fn forward(
+        &self,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        ctx: &mut ForwardCtx,
+    ) {
         let n = batch * self.size();
         if !ctx.training || self.rate == 0.0 {
             y[..n].copy_from_slice(&x[..n]);
@@ -57,7 +64,11 @@ impl Layer for Dropout {
         let scale = 1.0 / keep;
         let mut fill = |rng: &mut StdRng| {
             for m in scratch[..n].iter_mut() {
-                *m = if rng.random::<f32>() < keep { scale } else { 0.0 };
+                *m = if rng.random::<f32>() < keep {
+                    scale
+                } else {
+                    0.0
+                };
             }
         };
         match &self.seeded {
@@ -75,7 +86,11 @@ impl Layer for Dropout {
     fn backward(&self, args: BackwardArgs) {
         if let Some(dx) = args.dx {
             let n = args.batch * self.size();
-            for ((dx, &dy), &m) in dx[..n].iter_mut().zip(&args.dy[..n]).zip(&args.scratch[..n]) {
+            for ((dx, &dy), &m) in dx[..n]
+                .iter_mut()
+                .zip(&args.dy[..n])
+                .zip(&args.scratch[..n])
+            {
                 *dx = dy * m;
             }
         }

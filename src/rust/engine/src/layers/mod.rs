@@ -81,7 +81,14 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     fn logits<'a>(&self, x: &'a [f32], _scratch: &'a [f32]) -> &'a [f32] {
         x
     }
-    fn forward(&self, x: &[f32], batch: usize, y: &mut [f32], scratch: &mut [f32], ctx: &mut ForwardCtx);
+    fn forward(
+        &self,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        ctx: &mut ForwardCtx,
+    );
     fn backward(&self, args: BackwardArgs);
 }
 

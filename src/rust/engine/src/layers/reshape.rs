@@ -33,7 +33,14 @@ impl Layer for Reshape {
         &self.output_shape
     }
 
-    fn forward(&self, x: &[f32], batch: usize, y: &mut [f32], _scratch: &mut [f32], _ctx: &mut ForwardCtx) {
+    fn forward(
+        &self,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        _scratch: &mut [f32],
+        _ctx: &mut ForwardCtx,
+    ) {
         let n = batch * self.output_shape.iter().product::<usize>();
         y[..n].copy_from_slice(&x[..n]);
     }

@@ -13,10 +13,26 @@ const CHUNK: usize = 1 << 12;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OptimizerKind {
-    Sgd { momentum: f32, nesterov: bool },
-    Adam { beta_1: f32, beta_2: f32, epsilon: f32, amsgrad: bool },
-    RmsProp { rho: f32, momentum: f32, epsilon: f32, centered: bool },
-    Adagrad { initial_accumulator_value: f32, epsilon: f32 },
+    Sgd {
+        momentum: f32,
+        nesterov: bool,
+    },
+    Adam {
+        beta_1: f32,
+        beta_2: f32,
+        epsilon: f32,
+        amsgrad: bool,
+    },
+    RmsProp {
+        rho: f32,
+        momentum: f32,
+        epsilon: f32,
+        centered: bool,
+    },
+    Adagrad {
+        initial_accumulator_value: f32,
+        epsilon: f32,
+    },
 }
 
 impl OptimizerKind {
@@ -25,7 +41,9 @@ impl OptimizerKind {
         match *self {
             OptimizerKind::Sgd { momentum, .. } => (momentum != 0.0) as usize,
             OptimizerKind::Adam { amsgrad, .. } => 2 + amsgrad as usize,
-            OptimizerKind::RmsProp { momentum, centered, .. } => 1 + (momentum != 0.0) as usize + centered as usize,
+            OptimizerKind::RmsProp {
+                momentum, centered, ..
+            } => 1 + (momentum != 0.0) as usize + centered as usize,
             OptimizerKind::Adagrad { .. } => 1,
         }
     }
@@ -36,7 +54,9 @@ impl OptimizerKind {
             if (0.0..1.0).contains(&v) {
                 Ok(())
             } else {
-                Err(Error::InvalidArgument(format!("`{name}` must be in [0, 1), got {v}")))
+                Err(Error::InvalidArgument(format!(
+                    "`{name}` must be in [0, 1), got {v}"
+                )))
             }
         };
         match *self {
@@ -175,8 +195,16 @@ impl Optimizer {
                 for_each_chunk(w, g, slots, move |w, g, s| {
                     let mut it = s.iter_mut();
                     let v = it.next().map(|x| &mut **x).unwrap_or_default();
-                    let mut mom = if momentum != 0.0 { it.next().map(|x| &mut **x) } else { None };
-                    let mut avg = if centered { it.next().map(|x| &mut **x) } else { None };
+                    let mut mom = if momentum != 0.0 {
+                        it.next().map(|x| &mut **x)
+                    } else {
+                        None
+                    };
+                    let mut avg = if centered {
+                        it.next().map(|x| &mut **x)
+                    } else {
+                        None
+                    };
                     for i in 0..w.len() {
                         v[i] = rho * v[i] + (1.0 - rho) * g[i] * g[i];
                         let mut denom = v[i];
@@ -221,7 +249,8 @@ where
         return;
     }
     // Split every slot into the same chunks as w.
-    let mut slot_chunks: Vec<Vec<&mut [f32]>> = (0..n.div_ceil(CHUNK)).map(|_| Vec::new()).collect();
+    let mut slot_chunks: Vec<Vec<&mut [f32]>> =
+        (0..n.div_ceil(CHUNK)).map(|_| Vec::new()).collect();
     for slot in slots.iter_mut() {
         for (c, piece) in slot.chunks_mut(CHUNK).enumerate() {
             slot_chunks[c].push(piece);

@@ -14,10 +14,10 @@ use rand::SeedableRng;
 /// Step and tolerances of a finite-difference gradient check.
 ///
 /// The engine computes in f32 (about 7 significant digits), so the step
-/// cannot be small: with `h = 1e-2` the rounding error of a difference of
-/// two O(1) losses is about `1e-7 / h = 1e-5`, and the truncation error of
-/// the central difference is `h^2 f''' / 6`, below 1e-4 for the smooth
-/// functions tested here. A wrong gradient off by 10% exceeds `rtol = 1e-2`.
+/// cannot be small. With `h = 1e-2`, the rounding error of a difference of
+/// two O(1) losses is about `1e-7 / h = 1e-5`. The truncation error of the
+/// central difference is `h^2 f''' / 6`, below 1e-4 for the smooth functions
+/// tested here. A gradient that is 10% off exceeds `rtol = 1e-2`.
 #[derive(Debug, Clone, Copy)]
 pub struct GradCheck {
     pub step: f32,
@@ -35,7 +35,11 @@ pub const DEFAULT_CHECK: GradCheck = GradCheck {
 /// `(f(v + h e_i) - f(v - h e_i)) / 2h`, restoring each value afterwards.
 /// The divisor uses the perturbed values as stored in f32, not `2h`, so the
 /// rounding of `v +- h` does not bias the estimate.
-pub fn central_differences(values: &mut [f32], step: f32, mut f: impl FnMut(&[f32]) -> f64) -> Vec<f64> {
+pub fn central_differences(
+    values: &mut [f32],
+    step: f32,
+    mut f: impl FnMut(&[f32]) -> f64,
+) -> Vec<f64> {
     let mut gradient = Vec::with_capacity(values.len());
     for i in 0..values.len() {
         let original = values[i];
@@ -54,7 +58,11 @@ pub fn central_differences(values: &mut [f32], step: f32, mut f: impl FnMut(&[f3
 /// Compares an analytic gradient with a numeric one element by element:
 /// each pair must satisfy `|a - n| <= atol + rtol * max(|a|, |n|)`.
 /// Returns a description of every failing element.
-pub fn compare_gradients(analytic: &[f32], numeric: &[f64], check: GradCheck) -> Result<(), String> {
+pub fn compare_gradients(
+    analytic: &[f32],
+    numeric: &[f64],
+    check: GradCheck,
+) -> Result<(), String> {
     if analytic.len() != numeric.len() {
         return Err(format!(
             "analytic gradient has {} values but the numeric one has {}",
@@ -67,7 +75,10 @@ pub fn compare_gradients(analytic: &[f32], numeric: &[f64], check: GradCheck) ->
         let a = a as f64;
         let limit = check.atol + check.rtol * a.abs().max(n.abs());
         if !a.is_finite() || (a - n).abs() > limit {
-            failures.push(format!("[{i}] analytic {a:.6e}, numeric {n:.6e}, difference {:.3e}", (a - n).abs()));
+            failures.push(format!(
+                "[{i}] analytic {a:.6e}, numeric {n:.6e}, difference {:.3e}",
+                (a - n).abs()
+            ));
         }
     }
     if failures.is_empty() {
@@ -78,15 +89,24 @@ pub fn compare_gradients(analytic: &[f32], numeric: &[f64], check: GradCheck) ->
 }
 
 /// Panics with the failing elements when the gradients disagree.
-pub fn assert_gradients_match(what: &str, analytic: &[f32], numeric: &[f64], check: GradCheck) {
+pub fn assert_gradients_match(
+    description: &str,
+    analytic: &[f32],
+    numeric: &[f64],
+    check: GradCheck,
+) {
     if let Err(report) = compare_gradients(analytic, numeric, check) {
-        panic!("{what}: analytic and finite-difference gradients differ\n{report}");
+        panic!("{description}: analytic and finite-difference gradients differ\n{report}");
     }
 }
 
 /// Panics unless `|actual - expected| <= atol + rtol * |expected|` for every element.
-pub fn assert_all_close(what: &str, actual: &[f32], expected: &[f64], rtol: f64, atol: f64) {
-    assert_eq!(actual.len(), expected.len(), "{what}: length differs");
+pub fn assert_all_close(description: &str, actual: &[f32], expected: &[f64], rtol: f64, atol: f64) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "{description}: length differs"
+    );
     let mut failures = Vec::new();
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
         let a = a as f64;
@@ -94,19 +114,24 @@ pub fn assert_all_close(what: &str, actual: &[f32], expected: &[f64], rtol: f64,
             failures.push(format!("[{i}] got {a:.8e}, expected {e:.8e}"));
         }
     }
-    assert!(failures.is_empty(), "{what}: values differ\n{}", failures.join("\n"));
-}
-
-/// Panics unless `|actual - expected| <= atol + rtol * |expected|`.
-pub fn assert_close(what: &str, actual: f64, expected: f64, rtol: f64, atol: f64) {
     assert!(
-        actual.is_finite() && (actual - expected).abs() <= atol + rtol * expected.abs(),
-        "{what}: got {actual:.8e}, expected {expected:.8e}"
+        failures.is_empty(),
+        "{description}: values differ\n{}",
+        failures.join("\n")
     );
 }
 
-/// Deterministic values in `[-scale, scale]` that look random, from a
-/// fixed-point sequence; `offset` selects a different stream.
+/// Panics unless `|actual - expected| <= atol + rtol * |expected|`.
+pub fn assert_close(description: &str, actual: f64, expected: f64, rtol: f64, atol: f64) {
+    assert!(
+        actual.is_finite() && (actual - expected).abs() <= atol + rtol * expected.abs(),
+        "{description}: got {actual:.8e}, expected {expected:.8e}"
+    );
+}
+
+/// Returns deterministic values in `[-scale, scale]` that look random: the
+/// golden-ratio (Weyl) sequence plus a small sine term. Different offsets
+/// shift the sequence.
 pub fn spread(n: usize, scale: f32, offset: usize) -> Vec<f32> {
     (0..n)
         .map(|i| {
@@ -180,7 +205,11 @@ pub fn analytic_gradients(model: &mut Model, case: &ModelCase) -> ModelGradients
 
 /// Finite differences of the batch loss with respect to every weight, in
 /// the layout of [`ModelGradients::params`].
-pub fn numeric_param_gradients(model: &mut Model, case: &ModelCase, step: f32) -> Vec<Vec<Vec<f64>>> {
+pub fn numeric_param_gradients(
+    model: &mut Model,
+    case: &ModelCase,
+    step: f32,
+) -> Vec<Vec<Vec<f64>>> {
     let layer_count = model.layers().len();
     let mut result = Vec::with_capacity(layer_count);
     for layer in 0..layer_count {
@@ -189,10 +218,14 @@ pub fn numeric_param_gradients(model: &mut Model, case: &ModelCase, step: f32) -
         for param in 0..param_count {
             let mut values = model.layers()[layer].params()[param].value.clone();
             let numeric = central_differences(&mut values, step, |perturbed| {
-                model.layers_mut()[layer].params_mut()[param].value.copy_from_slice(perturbed);
+                model.layers_mut()[layer].params_mut()[param]
+                    .value
+                    .copy_from_slice(perturbed);
                 batch_loss(model, case)
             });
-            model.layers_mut()[layer].params_mut()[param].value.copy_from_slice(&values);
+            model.layers_mut()[layer].params_mut()[param]
+                .value
+                .copy_from_slice(&values);
             per_layer.push(numeric);
         }
         result.push(per_layer);
@@ -203,7 +236,11 @@ pub fn numeric_param_gradients(model: &mut Model, case: &ModelCase, step: f32) -
 /// Finite differences of the batch loss with respect to the output of
 /// layer 0. Layer 0 must be the identity on its input (a Reshape to the
 /// input shape), so that perturbing the model input perturbs that output.
-pub fn numeric_first_layer_output_gradient(model: &mut Model, case: &ModelCase, step: f32) -> Vec<f64> {
+pub fn numeric_first_layer_output_gradient(
+    model: &mut Model,
+    case: &ModelCase,
+    step: f32,
+) -> Vec<f64> {
     let mut values = case.input.to_vec();
     let numeric = central_differences(&mut values, step, |perturbed| {
         model.plan_mut().input[..perturbed.len()].copy_from_slice(perturbed);
@@ -216,30 +253,44 @@ pub fn numeric_first_layer_output_gradient(model: &mut Model, case: &ModelCase, 
 /// Checks the gradient of the batch loss with respect to every weight of
 /// `model` and to the input of layer 1 against central differences.
 ///
-/// The engine does not compute the gradient of the model input (layer 0
-/// gets no `dx` buffer), so layer 0 must be an identity Reshape: the
+/// The engine does not compute the gradient of the model input, because
+/// layer 0 gets no `dx` buffer. So layer 0 must be an identity Reshape. The
 /// gradient stored for its output is then the input gradient of layer 1,
 /// the first layer under test.
-pub fn check_model_gradients(what: &str, model: &mut Model, case: &ModelCase, check: GradCheck) -> ModelGradients {
+pub fn check_model_gradients(
+    description: &str,
+    model: &mut Model,
+    case: &ModelCase,
+    check: GradCheck,
+) -> ModelGradients {
     assert_eq!(
         model.layers()[0].output_shape(),
         model.input_shape(),
-        "{what}: layer 0 must be an identity Reshape"
+        "{description}: layer 0 must be an identity Reshape"
     );
-    assert_eq!(model.layers()[0].class_name(), "Reshape", "{what}: layer 0 must be an identity Reshape");
+    assert_eq!(
+        model.layers()[0].class_name(),
+        "Reshape",
+        "{description}: layer 0 must be an identity Reshape"
+    );
 
     let analytic = analytic_gradients(model, case);
     let numeric = numeric_param_gradients(model, case, check.step);
-    for (layer, (analytic_layer, numeric_layer)) in analytic.params.iter().zip(&numeric).enumerate() {
+    for (layer, (analytic_layer, numeric_layer)) in analytic.params.iter().zip(&numeric).enumerate()
+    {
         for (param, (a, n)) in analytic_layer.iter().zip(numeric_layer).enumerate() {
             let name = describe_param(model.layers()[layer].as_ref(), param);
-            assert_gradients_match(&format!("{what}: {name}"), a, n, check);
+            assert_gradients_match(&format!("{description}: {name}"), a, n, check);
         }
     }
     let numeric_input = numeric_first_layer_output_gradient(model, case, check.step);
-    let layer_1 = model.layers().get(1).map(|l| l.name().to_string()).unwrap_or_default();
+    let layer_1 = model
+        .layers()
+        .get(1)
+        .map(|l| l.name().to_string())
+        .unwrap_or_default();
     assert_gradients_match(
-        &format!("{what}: input of layer {layer_1}"),
+        &format!("{description}: input of layer {layer_1}"),
         &analytic.first_layer_output,
         &numeric_input,
         check,
