@@ -33,7 +33,7 @@ read_idx <- function(file, call = sys.call(-1)) {
   con <- tryCatch(
     gzfile(file, open = "rb"),
     error = function(e) {
-      abort(sprintf("Cannot open IDX file %s: %s", file, conditionMessage(e)), call = call)
+      abort(sprintf("Cannot open IDX file %s: %s.", file, conditionMessage(e)), call = call)
     }
   )
   on.exit(close(con))
@@ -66,7 +66,7 @@ read_idx <- function(file, call = sys.call(-1)) {
 
   count <- prod(as.double(dims))
   values <- read_idx_bytes(con, count, file, "the data", call)
-  extra <- tryCatch(readBin(con, "raw", n = 1), error = function(e) raw(0))
+  extra <- read_idx_raw(con, 1, file, "the end", call)
   if (length(extra) > 0) {
     abort(
       sprintf(
@@ -90,18 +90,11 @@ read_idx <- function(file, call = sys.call(-1)) {
 
 # Reads exactly `n` bytes of an IDX file, and raises an error naming the file
 # and `part` (the part of the file being read) when the file ends early or
-# its gzip stream is invalid. A corrupt gzip stream reads as a short one in
-# R 4.2, so both show up here as missing bytes.
+# its gzip stream is invalid. R 4.2 reports a corrupt gzip stream either with
+# the warning "invalid or incomplete compressed data" or only by returning
+# fewer bytes, depending on where the damage is, so both raise an error here.
 read_idx_bytes <- function(con, n, file, part, call) {
-  bytes <- tryCatch(
-    readBin(con, "raw", n = n),
-    error = function(e) {
-      abort(sprintf("Cannot read %s of IDX file %s: %s", part, file, conditionMessage(e)), call = call)
-    },
-    warning = function(w) {
-      abort(sprintf("Cannot read %s of IDX file %s: %s", part, file, conditionMessage(w)), call = call)
-    }
-  )
+  bytes <- read_idx_raw(con, n, file, part, call)
   if (length(bytes) < n) {
     abort(
       sprintf(
@@ -115,6 +108,21 @@ read_idx_bytes <- function(con, n, file, part, call) {
     )
   }
   bytes
+}
+
+# Reads up to `n` bytes, and raises an error on any error or warning from
+# the connection, such as a failed gzip checksum.
+read_idx_raw <- function(con, n, file, part, call) {
+  fail <- function(condition) {
+    abort(
+      sprintf(
+        "Cannot read %s of IDX file %s: %s. The file is truncated or corrupt.",
+        part, file, conditionMessage(condition)
+      ),
+      call = call
+    )
+  }
+  tryCatch(readBin(con, "raw", n = n), error = fail, warning = fail)
 }
 
 # Returns the paths of the four standard files in `dir`, named as
@@ -180,7 +188,8 @@ read_idx_dataset <- function(files, call) {
 # an error naming each missing file.
 read_idx_dataset_from_path <- function(path, dataset_name, source_hint, call) {
   if (!dir.exists(path)) {
-    abort(sprintf("`path` must be an existing folder, got \"%s\", which does not exist.", path), call = call)
+    reason <- if (file.exists(path)) "a file" else "not found"
+    abort(sprintf("`path` must be an existing folder, got \"%s\", which is %s.", path, reason), call = call)
   }
   files <- find_idx_files(path)
   if (anyNA(files)) {
@@ -237,7 +246,11 @@ mnist_source_hint <- paste(
 #'   n labels from 0 to 9.
 #' @export
 #' @examples
-#' fashion <- dataset_fashion_mnist()
+#' # Without `path`, dataset_fashion_mnist() loads the full 70,000 images
+#' # when they are installed. This example reads the shipped subset
+#' # directly, to stay fast.
+#' subset_dir <- system.file("extdata", "fashion-mnist", package = "kerust")
+#' fashion <- dataset_fashion_mnist(subset_dir)
 #' dim(fashion$train$x)
 #' table(fashion$train$y)
 #' image(t(fashion$train$x[1, 28:1, ]), col = grey.colors(256, 1, 0))
@@ -304,9 +317,9 @@ dataset_fashion_mnist <- function(path = NULL) {
 #'
 #' # The Fashion-MNIST subset shipped with kerust has the same format, so it
 #' # stands in for a folder of MNIST files here.
-#' folder <- system.file("extdata", "fashion-mnist", package = "kerust")
-#' digits <- dataset_mnist(folder)
-#' str(digits$test)
+#' subset_dir <- system.file("extdata", "fashion-mnist", package = "kerust")
+#' images <- dataset_mnist(subset_dir)
+#' str(images$test)
 dataset_mnist <- function(path = NULL) {
   call <- sys.call()
   check_string(path, "path", null_ok = TRUE)

@@ -84,20 +84,31 @@ print.kerust_history <- function(x, ...) {
   final_values <- vapply(x$metrics, function(values) values[[epoch_count]], numeric(1))
   labels <- formatC(names(final_values), width = max(nchar(names(final_values))))
   cat("Final epoch (plot to see history):\n")
-  cat(sprintf("%s: %s\n", labels, formatC(final_values, digits = 4, format = "g")), sep = "")
+  cat(sprintf("%s: %.4g\n", labels, final_values), sep = "")
   invisible(x)
 }
 
 # Describes the training run: "Trained for 10 epochs (1875 steps per epoch,
-# batch size 32)." or "Trained for 4 of 10 epochs ..." after an early stop.
+# batch size 32).", "Trained for 4 of 10 epochs ..." after an early stop, or
+# "Trained for epochs 6 to 10 ..." when training resumed at a later epoch.
+# As in keras, params$epochs is the number of the last planned epoch.
 format_history_header <- function(x) {
   epoch_count <- length(x$epoch)
   planned <- x$params$epochs
-  epochs_text <- if (!is.null(planned) && length(planned) == 1 && !is.na(planned) &&
-                     planned != epoch_count) {
+  has_planned <- length(planned) == 1 && is.numeric(planned) && !is.na(planned)
+  first <- if (epoch_count > 0) min(x$epoch) else 1L
+  last <- if (epoch_count > 0) max(x$epoch) else 0L
+  stopped_early <- has_planned && last < planned
+
+  epochs_text <- if (first > 1) {
+    sprintf("epochs %d to %d", first, last)
+  } else if (stopped_early) {
     sprintf("%d of %d epochs", epoch_count, as.integer(planned))
   } else {
     sprintf("%d epoch%s", epoch_count, if (epoch_count == 1) "" else "s")
+  }
+  if (first > 1 && stopped_early) {
+    epochs_text <- sprintf("%s of %d", epochs_text, as.integer(planned))
   }
 
   details <- character()
@@ -134,7 +145,7 @@ format_history_header <- function(x) {
 #' )
 #' as.data.frame(history)
 as.data.frame.kerust_history <- function(x, row.names = NULL, optional = FALSE, ...) {
-  metric_names <- names(x$metrics)
+  metric_names <- as.character(names(x$metrics))
   is_validation <- startsWith(metric_names, "val_")
   base_names <- ifelse(is_validation, substring(metric_names, 5), metric_names)
   epoch_count <- length(x$epoch)
@@ -157,8 +168,8 @@ as.data.frame.kerust_history <- function(x, row.names = NULL, optional = FALSE, 
 #'
 #' With `method = "auto"`, the plot uses ggplot2 when it is installed and
 #' base graphics otherwise. With `smooth = TRUE` and at least 10 epochs, a
-#' loess curve (ggplot2) or a [stats::lowess()] curve (base graphics) is
-#' drawn through the points in place of straight lines between them.
+#' [stats::loess()] curve is drawn through the points in place of straight
+#' lines between them.
 #'
 #' @param x A training history, as returned by [fit()].
 #' @param y Not used.
@@ -228,25 +239,26 @@ plot.kerust_history <- function(x, y, metrics = NULL,
   invisible(x)
 }
 
-# The .data pronoun is bound by ggplot2's data mask when aes() is evaluated.
+# ggplot2's data mask binds the .data pronoun when aes() is evaluated. The
+# declaration keeps R CMD check from reporting it as an undefined global.
 utils::globalVariables(".data")
 
 plot_history_ggplot2 <- function(df, smooth, theme_bw) {
   df$data <- droplevels(df$data)
-  plot <- ggplot2::ggplot(
+  p <- ggplot2::ggplot(
     df,
     ggplot2::aes(x = .data$epoch, y = .data$value, colour = .data$data, fill = .data$data)
   ) +
     ggplot2::geom_point(shape = 21)
   if (smooth) {
-    plot <- plot + ggplot2::geom_smooth(method = "loess", formula = y ~ x, se = FALSE)
+    p <- p + ggplot2::geom_smooth(method = "loess", formula = y ~ x, se = FALSE)
   } else {
-    plot <- plot + ggplot2::geom_line()
+    p <- p + ggplot2::geom_line()
   }
   if (theme_bw) {
-    plot <- plot + ggplot2::theme_bw()
+    p <- p + ggplot2::theme_bw()
   }
-  plot +
+  p +
     ggplot2::facet_grid(ggplot2::vars(.data$metric), switch = "y", scales = "free_y") +
     ggplot2::labs(x = "epoch", y = NULL, colour = NULL, fill = NULL) +
     ggplot2::theme(strip.placement = "outside")
@@ -260,18 +272,28 @@ plot_history_base <- function(df, metrics, smooth, ...) {
 
   for (metric in metrics) {
     panel <- df[df$metric == metric, , drop = FALSE]
-    graphics::plot(
-      panel$epoch, panel$value,
-      type = "n", xlab = "epoch", ylab = metric, ...
+    if (nrow(panel) == 0) {
+      graphics::plot.new()
+      graphics::text(0.5, 0.5, sprintf("%s: all values are NA", metric))
+      next
+    }
+    # Arguments in `...` replace the defaults, so that for example `ylab` works.
+    plot_args <- utils::modifyList(
+      list(x = panel$epoch, y = panel$value, type = "n", xlab = "epoch", ylab = metric),
+      list(...)
     )
+    do.call(graphics::plot, plot_args)
     series <- intersect(names(history_colours), as.character(unique(panel$data)))
     for (data in series) {
       points <- panel[panel$data == data, , drop = FALSE]
       points <- points[order(points$epoch), , drop = FALSE]
       colour <- history_colours[[data]]
       graphics::points(points$epoch, points$value, col = colour, pch = 19)
-      if (smooth && nrow(points) >= 3) {
-        graphics::lines(stats::lowess(points$epoch, points$value), col = colour, lwd = 2)
+      if (smooth && nrow(points) >= 10) {
+        # The same loess fit (span 0.75, degree 2) as ggplot2's geom_smooth().
+        fit <- stats::loess(value ~ epoch, data = points)
+        grid <- seq(min(points$epoch), max(points$epoch), length.out = 100)
+        graphics::lines(grid, stats::predict(fit, data.frame(epoch = grid)), col = colour, lwd = 2)
       } else {
         graphics::lines(points$epoch, points$value, col = colour)
       }
