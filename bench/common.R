@@ -7,15 +7,21 @@ peak_rss_mb <- function() {
   as.numeric(gsub("[^0-9]", "", line)) / 1024
 }
 
-# Fashion-MNIST scaled to [0, 1] and flattened to 784 columns.
+# Fashion-MNIST scaled to [0, 1] and flattened to 784 columns. Each image
+# array is dropped as soon as it is reshaped, so that only the double
+# matrices stay in memory, as the peer scripts keep only their float32
+# arrays.
 load_fashion <- function() {
   fm <- kerust::dataset_fashion_mnist()
-  list(
-    x_train = kerust::array_reshape(fm$train$x, c(nrow(fm$train$x), 784)) / 255,
-    y_train = fm$train$y,
-    x_test = kerust::array_reshape(fm$test$x, c(nrow(fm$test$x), 784)) / 255,
-    y_test = fm$test$y
-  )
+  prepare <- function(part) {
+    x <- kerust::array_reshape(fm[[part]]$x, c(nrow(fm[[part]]$x), 784))
+    fm[[part]]$x <<- NULL
+    x / 255
+  }
+  x_train <- prepare("train")
+  x_test <- prepare("test")
+  invisible(gc())
+  list(x_train = x_train, y_train = fm$train$y, x_test = x_test, y_test = fm$test$y)
 }
 
 mlp_model <- function() {
