@@ -66,7 +66,11 @@ const PARALLEL_MIN_LEN: usize = 1 << 16;
 
 /// Calls `f(index, chunk)` on consecutive chunks of `out`: in the engine's
 /// pool when `out` is large, else sequentially on this thread.
-fn for_chunks_mut<T: Send>(out: &mut [T], chunk_len: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+fn for_chunks_mut<T: Send>(
+    out: &mut [T],
+    chunk_len: usize,
+    f: impl Fn(usize, &mut [T]) + Sync + Send,
+) {
     let chunk_len = chunk_len.max(1);
     if out.len() >= PARALLEL_MIN_LEN {
         pool::install(|| {
@@ -75,7 +79,9 @@ fn for_chunks_mut<T: Send>(out: &mut [T], chunk_len: usize, f: impl Fn(usize, &m
                 .for_each(|(i, c)| f(i, c))
         });
     } else {
-        out.chunks_mut(chunk_len).enumerate().for_each(|(i, c)| f(i, c));
+        out.chunks_mut(chunk_len)
+            .enumerate()
+            .for_each(|(i, c)| f(i, c));
     }
 }
 
@@ -236,7 +242,7 @@ mod tests {
     use super::*;
 
     /// Builds R-ordered data whose value encodes its own 1-based subscripts,
-    /// e.g. element [2, 3, 1] of R holds 231.
+    /// e.g. element [2, 3, 1] of R is 231.
     fn encoded(dims: &[usize]) -> Vec<f64> {
         let total: usize = dims.iter().product();
         (0..total)

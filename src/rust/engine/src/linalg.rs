@@ -21,7 +21,7 @@ pub struct MatRef<'a> {
 }
 
 impl<'a> MatRef<'a> {
-    /// A row-major `rows x cols` matrix.
+    /// Views `data` as a row-major `rows x cols` matrix.
     pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
         debug_assert!(data.len() >= rows * cols);
         MatRef {
@@ -33,7 +33,7 @@ impl<'a> MatRef<'a> {
         }
     }
 
-    /// The transpose, as a view.
+    /// Returns the transpose, as a view.
     pub fn t(self) -> Self {
         MatRef {
             data: self.data,

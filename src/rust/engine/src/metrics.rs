@@ -75,7 +75,7 @@ impl MetricKind {
         )
     }
 
-    /// The value for one sample with prediction `p` and target `t`
+    /// Computes the value for one sample with prediction `p` and target `t`
     /// (`t` has one element, the class index, for sparse metrics).
     fn sample_value(&self, t: &[f32], p: &[f32]) -> f64 {
         match *self {

@@ -1,8 +1,8 @@
 //! A model: a chain of layers compiled into a static execution plan.
 //!
-//! Sequential models are a chain, so the plan is the layer order; each
+//! Sequential models are a chain, so the plan is the layer order. Each
 //! layer output, its gradient and the layer's scratch get one buffer sized
-//! for the largest batch, and smaller batches use a prefix. After the plan
+//! for the largest batch, and smaller batches use a prefix of it. After the plan
 //! is built a training step allocates nothing.
 
 use rand::rngs::StdRng;
@@ -58,7 +58,7 @@ pub fn size_of(shape: &[usize]) -> usize {
 }
 
 impl Model {
-    /// An empty Sequential model for samples of `input_shape`.
+    /// Creates an empty Sequential model for samples of `input_shape`.
     pub fn new(name: &str, input_shape: Vec<usize>, seed: u64) -> Result<Model> {
         if input_shape.is_empty() || input_shape.contains(&0) {
             return Err(Error::InvalidArgument(format!(
@@ -221,7 +221,7 @@ impl Model {
         (trainable, frozen)
     }
 
-    /// All weights in keras's `get_weights()` order.
+    /// Returns all weights in keras's `get_weights()` order.
     pub fn weights(&self) -> Vec<&Param> {
         self.layers.iter().flat_map(|l| l.params()).collect()
     }
@@ -273,7 +273,7 @@ impl Model {
         }
     }
 
-    /// Makes sure the plan holds buffers for `batch` samples (and gradients
+    /// Makes sure the plan has buffers for `batch` samples (and gradients
     /// when `with_gradients`). Buffers only grow.
     pub fn ensure_plan(&mut self, batch: usize, with_gradients: bool, target_width: usize) {
         let plan = &mut self.plan;
@@ -332,7 +332,7 @@ impl Model {
         }
     }
 
-    /// The model output of the last forward pass: `batch x width` values.
+    /// Returns the model output of the last forward pass: `batch x width` values.
     pub fn output(&self, batch: usize) -> &[f32] {
         let width = size_of(self.output_shape());
         match self.plan.outputs.last() {
@@ -341,7 +341,7 @@ impl Model {
         }
     }
 
-    /// The logits of the output layer, for a fused loss.
+    /// Returns the logits of the output layer, for a fused loss.
     pub fn output_logits(&self, batch: usize) -> &[f32] {
         let n = self.layers.len();
         let width = size_of(self.output_shape());

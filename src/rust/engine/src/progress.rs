@@ -46,7 +46,7 @@ fn format_logs(logs: &[(String, f64)]) -> String {
         .collect()
 }
 
-/// One progress-bar line (without line ending) after `step` of `steps`.
+/// Formats one progress-bar line (without line ending) after `step` of `steps`.
 pub fn bar_line(
     step: usize,
     steps: usize,
@@ -75,7 +75,7 @@ pub fn bar_line(
     )
 }
 
-/// The one line per epoch printed with `verbose = 2`.
+/// Formats the one line per epoch printed with `verbose = 2`.
 pub fn epoch_line(steps: usize, elapsed: f64, logs: &[(String, f64)]) -> String {
     let per_step = if steps > 0 {
         elapsed / steps as f64

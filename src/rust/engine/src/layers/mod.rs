@@ -43,7 +43,7 @@ pub struct BackwardArgs<'a> {
     pub x: &'a [f32],
     /// The layer's output.
     pub y: &'a [f32],
-    /// What the forward pass stored for the backward pass.
+    /// Values the forward pass stored for the backward pass.
     pub scratch: &'a [f32],
     /// Gradient of the loss with respect to the output; layers may overwrite it.
     pub dy: &'a mut [f32],
@@ -72,12 +72,12 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     fn scratch_per_sample(&self) -> usize {
         0
     }
-    /// The activation applied last, if the loss may fuse with it.
+    /// Returns the activation applied last, so a loss may fuse with it.
     fn output_activation(&self) -> Option<Activation> {
         None
     }
-    /// The pre-activation values (logits) of the last forward pass, for a
-    /// loss fused with [`Layer::output_activation`].
+    /// Returns the pre-activation values (logits) of the last forward pass,
+    /// for a loss fused with [`Layer::output_activation`].
     fn logits<'a>(&self, x: &'a [f32], _scratch: &'a [f32]) -> &'a [f32] {
         x
     }

@@ -11,7 +11,7 @@ pub struct Reshape {
 }
 
 impl Reshape {
-    /// A `Flatten` layer (`flatten = true`) or a `Reshape` layer to `target`,
+    /// Creates a `Flatten` layer (`flatten = true`) or a `Reshape` layer to `target`,
     /// which the caller has already resolved and checked against the input size.
     pub fn new(name: &str, target: Vec<usize>, flatten: bool) -> Self {
         Reshape {

@@ -1,6 +1,6 @@
 //! Optimizers with Keras 3's update rules and defaults. Each keeps its
 //! slots (moments, accumulators) per parameter and updates a flat weight
-//! vector from its gradient; updates are elementwise, so the result does not
+//! vector from its gradient. Updates are elementwise, so the result does not
 //! depend on the number of threads.
 
 use rayon::prelude::*;
