@@ -69,7 +69,7 @@ rs_compile <- function(model, optimizer, learning_rate, optimizer_params, loss, 
 
 #' Trains the model. Returns the history as a list.
 #' @noRd
-rs_fit <- function(model, x, y, val_x, val_y, batch_size, epochs, initial_epoch, shuffle, validation_split, seed, verbose, unicode, interrupt_after) .Call(wrap__rs_fit, model, x, y, val_x, val_y, batch_size, epochs, initial_epoch, shuffle, validation_split, seed, verbose, unicode, interrupt_after)
+rs_fit <- function(model, x, y, val_x, val_y, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after) .Call(wrap__rs_fit, model, x, y, val_x, val_y, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after)
 
 #' Returns loss and metrics on (x, y) as a named numeric vector.
 #' @noRd

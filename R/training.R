@@ -185,8 +185,12 @@ prepare_training <- function(object, x, what, call = sys.call(-1)) {
 #' Trains the model for a number of epochs (passes over the data), in the
 #' engine. Each epoch shuffles the samples (when `shuffle = TRUE`), takes
 #' them in batches of `batch_size` (the last batch may be smaller) and takes
-#' one optimizer step per batch. After `set.seed()`, training is
-#' reproducible bit for bit.
+#' one optimizer step per batch. Training is reproducible bit for bit:
+#' shuffling and dropout masks come from a generator seeded by the model's
+#' seed (drawn from R's generator when the model is created, so `set.seed()`
+#' before building the model fixes it) and the number of steps taken so far.
+#' Two calls of `fit(epochs = 1)` therefore shuffle differently, and
+#' resuming with `initial_epoch` repeats the epochs of an uninterrupted run.
 #'
 #' Progress is printed as keras prints it: `verbose = 1` shows a progress
 #' bar, `2` one line per epoch, `0` nothing; `"auto"` means 1 in an
@@ -279,10 +283,9 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
       ))
     }
   }
-  seed <- draw_seed()
   result <- engine_call(rs_fit(
     object$ptr, x, y, val_x, val_y, batch_size, epochs, initial_epoch - 1, shuffle,
-    validation_split, seed, verbose, isTRUE(l10n_info()$`UTF-8`), interrupt_after
+    validation_split, verbose, isTRUE(l10n_info()$`UTF-8`), interrupt_after
   ))
   metrics <- stats::setNames(lapply(result$values, as.numeric), result$names)
   n_train <- if (validation_split > 0) floor(dim(x)[1] * (1 - validation_split)) else dim(x)[1]

@@ -229,3 +229,29 @@ test_that("evaluate and predict reject bad input", {
   uncompiled <- keras_model_sequential(input_shape = 4) |> layer_dense(2)
   expect_error(evaluate(uncompiled, d$x, d$y), "must be compiled before evaluate\\(\\)", class = "kerust_error")
 })
+
+test_that("resuming with initial_epoch repeats an uninterrupted run", {
+  d <- iris_data()
+  straight <- iris_model(seed = 8)
+  model <- iris_model(seed = 8)
+  model |> layer_dropout(0.1)
+  straight |> layer_dropout(0.1)
+  h5 <- fit(straight, d$x, d$y, epochs = 5, batch_size = 16, verbose = 0)
+  h3 <- fit(model, d$x, d$y, epochs = 3, batch_size = 16, verbose = 0)
+  h45 <- fit(model, d$x, d$y, epochs = 5, initial_epoch = 4, batch_size = 16, verbose = 0)
+  expect_identical(get_weights(model), get_weights(straight))
+  expect_identical(c(h3$metrics$loss, h45$metrics$loss), h5$metrics$loss)
+})
+
+test_that("successive fit calls shuffle differently", {
+  d <- iris_data()
+  a <- iris_model(seed = 12)
+  b <- iris_model(seed = 12)
+  fit(a, d$x, d$y, epochs = 1, batch_size = 16, verbose = 0)
+  first <- get_weights(a)
+  fit(a, d$x, d$y, epochs = 1, batch_size = 16, verbose = 0)
+  fit(b, d$x, d$y, epochs = 2, batch_size = 16, verbose = 0)
+  # Two one-epoch calls equal one two-epoch call: epochs are keyed by step count.
+  expect_identical(get_weights(a), get_weights(b))
+  expect_false(identical(first, get_weights(a)))
+})

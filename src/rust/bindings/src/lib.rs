@@ -425,7 +425,6 @@ fn rs_fit(
     initial_epoch: f64,
     shuffle: bool,
     validation_split: f64,
-    seed: f64,
     verbose: i32,
     unicode: bool,
     interrupt_after: f64,
@@ -462,7 +461,6 @@ fn rs_fit(
                 initial_epoch: initial_epoch.max(0.0) as usize,
                 shuffle,
                 validation_split,
-                seed: seed_of(seed).unwrap_or(0),
                 verbose: verbose.clamp(0, 2) as u8,
                 unicode,
             };

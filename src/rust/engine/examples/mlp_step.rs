@@ -65,7 +65,6 @@ fn main() {
         initial_epoch: 0,
         shuffle: true,
         validation_split: 0.0,
-        seed: 1,
         verbose: 0,
         unicode: false,
     };

@@ -46,8 +46,12 @@ pub struct Model {
     pub name: String,
     input_shape: Vec<usize>,
     layers: Vec<Box<dyn Layer>>,
-    /// Draws initial weights, and seeds `fit()` when no seed is given.
+    /// Draws initial weights.
     rng: StdRng,
+    /// Seed of the training generators. Each epoch draws its shuffle and
+    /// dropout masks from a generator seeded by this value and the optimizer's
+    /// step count, so resuming from a saved model repeats the same epochs.
+    pub train_seed: u64,
     pub compiled: Option<Compiled>,
     plan: Plan,
 }
@@ -70,6 +74,7 @@ impl Model {
             input_shape,
             layers: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
+            train_seed: seed ^ 0x9E37_79B9_7F4A_7C15,
             compiled: None,
             plan: Plan::default(),
         })
@@ -201,10 +206,19 @@ impl Model {
         Ok(())
     }
 
-    /// Draws a 64-bit seed from the model's generator.
-    pub fn next_seed(&mut self) -> u64 {
-        use rand::RngExt;
-        self.rng.random::<u64>()
+    /// Returns the generator of the training epoch that starts after
+    /// `iterations` optimizer steps.
+    pub fn epoch_rng(&self, iterations: u64) -> StdRng {
+        // SplitMix64's finaliser spreads the two inputs over all 64 bits.
+        let mut z = self.train_seed ^ iterations.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        StdRng::seed_from_u64(z ^ (z >> 31))
+    }
+
+    /// Returns the optimizer's step count (0 before training or compiling).
+    pub fn iterations(&self) -> u64 {
+        self.compiled.as_ref().map(|c| c.optimizer.iterations).unwrap_or(0)
     }
 
     /// Counts (trainable, non-trainable) weights.

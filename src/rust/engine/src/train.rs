@@ -65,7 +65,6 @@ pub struct FitConfig {
     pub shuffle: bool,
     /// Fraction of the last rows held out for validation, in [0, 1).
     pub validation_split: f64,
-    pub seed: u64,
     /// 0 silent, 1 progress bar, 2 one line per epoch.
     pub verbose: u8,
     pub unicode: bool,
@@ -224,7 +223,6 @@ pub fn fit(
 
     let batch_size = config.batch_size.min(train_n);
     model.ensure_plan(batch_size, true, y_width);
-    let mut rng = StdRng::seed_from_u64(config.seed);
     let steps = train_n.div_ceil(batch_size);
     let mut order: Vec<usize> = (0..train_n).collect();
     let mut history = History::default();
@@ -238,6 +236,10 @@ pub fn fit(
         if config.verbose > 0 {
             observer.print(&format!("Epoch {}/{}\n", epoch + 1, config.epochs));
         }
+        let mut rng = model.epoch_rng(model.iterations());
+        // Each epoch shuffles the identity order, so an epoch's order depends
+        // only on its generator and not on earlier epochs of the same call.
+        order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
         if config.shuffle {
             for i in (1..train_n).rev() {
                 let j = rng.random_range(0..=i);

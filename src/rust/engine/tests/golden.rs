@@ -773,7 +773,6 @@ fn fit_matches_keras() {
             initial_epoch: 0,
             shuffle: false,
             validation_split: 0.0,
-            seed: 0,
             verbose: 0,
             unicode: false,
         };
