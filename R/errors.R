@@ -9,6 +9,14 @@ kerust_error <- function(message, call = NULL) {
   )
 }
 
+# A warning condition of class `kerust_warning`.
+kerust_warning <- function(message, call = NULL) {
+  structure(
+    class = c("kerust_warning", "warning", "condition"),
+    list(message = message, call = call)
+  )
+}
+
 # Raises a kerust_error reported against the function the user called.
 # `...` is pasted into the message, as in stop().
 abort <- function(..., call = sys.call(-1)) {
@@ -108,3 +116,6 @@ check_seed <- function(x, arg = "seed", call = sys.call(-1)) {
   }
   as.double(x)
 }
+
+# Returns `x`, or `y` when `x` is NULL.
+`%||%` <- function(x, y) if (is.null(x)) y else x

@@ -51,6 +51,19 @@ rs_add_reshape <- function(model, name, target_shape) .Call(wrap__rs_add_reshape
 #' @noRd
 rs_pop <- function(model) .Call(wrap__rs_pop, model)
 
+#' Sets an L1/L2 regularizer on a layer: `target` is a weight name
+#' (`kernel`, `bias`) or `activity` for its output.
+#' @noRd
+rs_set_regularizer <- function(model, layer, target, l1, l2) .Call(wrap__rs_set_regularizer, model, layer, target, l1, l2)
+
+#' Appends a GaussianNoise, GaussianDropout or AlphaDropout layer.
+#' @noRd
+rs_add_noise <- function(model, name, kind, value, seed) .Call(wrap__rs_add_noise, model, name, kind, value, seed)
+
+#' Appends an ActivityRegularization layer.
+#' @noRd
+rs_add_activity_regularization <- function(model, name, l1, l2) .Call(wrap__rs_add_activity_regularization, model, name, l1, l2)
+
 #' Describes the layers: name, class, output shape, parameter counts.
 #' @noRd
 rs_layers <- function(model) .Call(wrap__rs_layers, model)
@@ -65,15 +78,15 @@ rs_set_weights <- function(model, weights) .Call(wrap__rs_set_weights, model, we
 
 #' Sets the loss, metrics and optimizer.
 #' @noRd
-rs_compile <- function(model, optimizer, learning_rate, optimizer_params, loss, loss_params, metric_kinds, metric_names, metric_params) .Call(wrap__rs_compile, model, optimizer, learning_rate, optimizer_params, loss, loss_params, metric_kinds, metric_names, metric_params)
+rs_compile <- function(model, optimizer, learning_rate, optimizer_params, loss, loss_params, metric_kinds, metric_names, metric_params, schedule) .Call(wrap__rs_compile, model, optimizer, learning_rate, optimizer_params, loss, loss_params, metric_kinds, metric_names, metric_params, schedule)
 
 #' Trains the model. Returns the history as a list.
 #' @noRd
-rs_fit <- function(model, x, y, val_x, val_y, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after) .Call(wrap__rs_fit, model, x, y, val_x, val_y, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after)
+rs_fit <- function(model, x, y, sample_weight, val_x, val_y, val_weight, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after, builtin_callbacks, dispatch, events, r_changes_lr) .Call(wrap__rs_fit, model, x, y, sample_weight, val_x, val_y, val_weight, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after, builtin_callbacks, dispatch, events, r_changes_lr)
 
 #' Returns loss and metrics on (x, y) as a named numeric vector.
 #' @noRd
-rs_evaluate <- function(model, x, y, batch_size) .Call(wrap__rs_evaluate, model, x, y, batch_size)
+rs_evaluate <- function(model, x, y, sample_weight, batch_size) .Call(wrap__rs_evaluate, model, x, y, sample_weight, batch_size)
 
 #' Returns the model output for x, with the batch axis first.
 #' @noRd

@@ -86,6 +86,9 @@ layer_name <- function(name, base, call = sys.call(-1)) {
 #' @param use_bias Whether the layer adds a bias vector.
 #' @param kernel_initializer,bias_initializer Initializers of the kernel and
 #'   bias: a name or an `initializer_*()` object (see [initializers]).
+#' @param kernel_regularizer,bias_regularizer,activity_regularizer `NULL` or
+#'   a `regularizer_*()` penalty on the kernel, the bias or the layer's
+#'   output (see [regularizers]).
 #' @param ... `input_shape` (the shape of one sample, for the first layer
 #'   of a model created without it), `dtype` (only `"float32"`).
 #' @param name Layer name; by default `dense`, `dense_1`, ...
@@ -100,7 +103,9 @@ layer_name <- function(name, base, call = sys.call(-1)) {
 #' model
 layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
                         kernel_initializer = "glorot_uniform",
-                        bias_initializer = "zeros", ..., name = NULL) {
+                        bias_initializer = "zeros", kernel_regularizer = NULL,
+                        bias_regularizer = NULL, activity_regularizer = NULL, ...,
+                        name = NULL) {
   # Evaluate the model first, so that names are given in pipe order.
   object <- if (missing(object)) NULL else object
   input_shape <- layer_dots(list(...))
@@ -111,7 +116,10 @@ layer_dense <- function(object, units, activation = NULL, use_bias = TRUE,
   bias_initializer <- resolve_initializer(bias_initializer, "bias_initializer")
   layer <- new_layer("dense", "Dense", layer_name(name, "dense"), list(
     units = units, activation = activation, use_bias = use_bias,
-    kernel_initializer = kernel_initializer, bias_initializer = bias_initializer
+    kernel_initializer = kernel_initializer, bias_initializer = bias_initializer,
+    kernel_regularizer = resolve_regularizer(kernel_regularizer, "kernel_regularizer"),
+    bias_regularizer = resolve_regularizer(bias_regularizer, "bias_regularizer"),
+    activity_regularizer = resolve_regularizer(activity_regularizer, "activity_regularizer")
   ))
   compose_layer(object, layer, input_shape)
 }
@@ -242,6 +250,12 @@ layer_reshape <- function(object, target_shape, ..., name = NULL) {
 # Adds a layer spec to the engine model behind `ptr`.
 engine_add_layer <- function(ptr, layer, call = sys.call(-1)) {
   cfg <- layer$config
+  adder <- layer_adders[[layer$type]]
+  if (!is.null(adder)) {
+    adder(ptr, layer, call = call)
+    engine_set_regularizers(ptr, layer, call = call)
+    return(invisible())
+  }
   engine_call(switch(layer$type,
     dense = rs_add_dense(
       ptr, layer$name, cfg$units, cfg$activation, numeric(), cfg$use_bias,
@@ -254,6 +268,16 @@ engine_add_layer <- function(ptr, layer, call = sys.call(-1)) {
     reshape = rs_add_reshape(ptr, layer$name, as.double(cfg$target_shape)),
     abort(sprintf("Layer type \"%s\" is not supported in a Sequential model.", layer$type), call = call)
   ), call = call)
+  engine_set_regularizers(ptr, layer, call = call)
+  invisible()
+}
+
+# Engine constructors of layer types defined in other files, by spec type:
+# functions (ptr, layer, call) registered with register_layer_adder().
+layer_adders <- new.env(parent = emptyenv())
+
+register_layer_adder <- function(type, adder) {
+  assign(type, adder, envir = layer_adders)
 }
 
 #' @export

@@ -58,9 +58,11 @@ apply_compile <- function(model, config, call = sys.call(-1)) {
   }
   params <- as.double(unlist(lapply(metrics, function(m) c(m$threshold, m$k))))
   opt <- config$optimizer
+  schedule <- if (inherits(opt$learning_rate, "kerust_schedule")) unclass(opt$learning_rate) else NULL
+  learning_rate <- if (is.null(schedule)) opt$learning_rate else schedule$initial_learning_rate %||% 0
   engine_call(rs_compile(
-    model$ptr, opt$name, opt$learning_rate, opt$params,
-    config$loss$name, config$loss$params, kinds, names, params
+    model$ptr, opt$name, as.double(learning_rate), opt$params,
+    config$loss$name, config$loss$params, kinds, names, params, schedule
   ), call = call)
   model$engine_compiled <- TRUE
   invisible(model)
@@ -208,15 +210,23 @@ prepare_training <- function(object, x, what, call = sys.call(-1)) {
 #' @param ... Unused.
 #' @param batch_size Samples per step; `NULL` means 32.
 #' @param epochs Number of the last epoch to train.
-#' @param callbacks Not supported yet; must be `NULL`.
+#' @param callbacks A list of callbacks (`callback_*()` objects), run at the
+#'   points keras defines; see [callback_early_stopping()] and
+#'   [callback_lambda()].
 #' @param validation_split Fraction in `[0, 1)` of the samples to hold out
 #'   for validation; taken from the last rows of `x` and `y` before
 #'   shuffling, as in keras.
-#' @param validation_data A list `list(x_val, y_val)` to validate on after
-#'   each epoch; overrides `validation_split`.
+#' @param validation_data A list `list(x_val, y_val)` or `list(x_val,
+#'   y_val, sample_weight_val)` to validate on after each epoch; overrides
+#'   `validation_split`.
 #' @param shuffle Whether to shuffle the training samples before each epoch.
-#' @param class_weight,sample_weight,steps_per_epoch,validation_steps Not
-#'   supported yet; must be `NULL`.
+#' @param class_weight `NULL`, or a named list or named numeric vector
+#'   mapping class labels (0-based, as names) to weights; each sample's loss
+#'   is multiplied by the weight of its class.
+#' @param sample_weight `NULL`, or a non-negative weight per sample. The loss
+#'   of a batch is `sum(w * loss) / batch_size` and metrics are weighted
+#'   means, as in keras. With `class_weight`, the two multiply.
+#' @param steps_per_epoch,validation_steps Not supported yet; must be `NULL`.
 #' @param initial_epoch Epoch to start from (1-based), to resume training.
 #' @param validation_batch_size Batch size for validation; `NULL` means
 #'   `batch_size`.
@@ -253,26 +263,28 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   check_number(validation_split, "validation_split", lower = 0, upper = 1, upper_open = TRUE)
   check_flag(shuffle, "shuffle")
   verbose <- resolve_verbose(verbose)
-  unsupported <- list(
-    callbacks = callbacks, class_weight = class_weight, sample_weight = sample_weight,
-    steps_per_epoch = steps_per_epoch, validation_steps = validation_steps
-  )
-  for (arg in names(unsupported)) {
-    if (!is.null(unsupported[[arg]]) && !(arg == "callbacks" && length(unsupported[[arg]]) == 0)) {
-      abort(sprintf("`%s` is not supported yet; leave it NULL.", arg))
-    }
+  callbacks <- check_callbacks(callbacks)
+  for (arg in c("steps_per_epoch", "validation_steps")) {
+    if (!is.null(get(arg))) abort(sprintf("`%s` is not supported yet; leave it NULL.", arg))
   }
+  weights <- prepare_sample_weight(sample_weight, class_weight, y, object)
   if (!identical(as.integer(validation_freq), 1L)) abort("`validation_freq` must be 1 (validation after every epoch).")
   if (!is.null(validation_batch_size)) validation_batch_size <- check_count(validation_batch_size, "validation_batch_size", min = 1)
   val_x <- NULL
   val_y <- NULL
+  val_weight <- NULL
   if (!is.null(validation_data)) {
     if (!is.list(validation_data) || length(validation_data) < 2) {
       abort(sprintf("`validation_data` must be a list(x_val, y_val), got %s.", describe(validation_data)))
     }
-    if (length(validation_data) > 2) abort("Validation sample weights (a third element of `validation_data`) are not supported yet.")
+    if (length(validation_data) > 3) {
+      abort(sprintf("`validation_data` must be list(x_val, y_val) or list(x_val, y_val, sample_weight_val), got a list of length %d.", length(validation_data)))
+    }
     val_x <- prepare_x(validation_data[[1]], object, arg = "validation_data[[1]]")
     val_y <- prepare_y(validation_data[[2]], dim(val_x)[1], object, arg = "validation_data[[2]]")
+    if (length(validation_data) == 3) {
+      val_weight <- check_sample_weight(validation_data[[3]], dim(val_x)[1], "validation_data[[3]]")
+    }
     validation_split <- 0
   } else if (validation_split > 0) {
     n_train <- floor(dim(x)[1] * (1 - validation_split))
@@ -283,9 +295,14 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
       ))
     }
   }
+  builtins <- lapply(Filter(function(cb) !is.null(cb$builtin), callbacks), function(cb) cb$builtin)
+  object$stop_training <- FALSE
+  dispatcher <- make_dispatcher(object, callbacks)
+  changes_lr <- any(vapply(callbacks, function(cb) isTRUE(cb$changes_learning_rate), TRUE))
   result <- engine_call(rs_fit(
-    object$ptr, x, y, val_x, val_y, batch_size, epochs, initial_epoch - 1, shuffle,
-    validation_split, verbose, isTRUE(l10n_info()$`UTF-8`), interrupt_after
+    object$ptr, x, y, weights, val_x, val_y, val_weight, batch_size, epochs, initial_epoch - 1, shuffle,
+    validation_split, verbose, isTRUE(l10n_info()$`UTF-8`), interrupt_after,
+    builtins, dispatcher, as.double(callback_event_flags(callbacks)), changes_lr
   ))
   metrics <- stats::setNames(lapply(result$values, as.numeric), result$names)
   n_train <- if (validation_split > 0) floor(dim(x)[1] * (1 - validation_split)) else dim(x)[1]
@@ -296,6 +313,17 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   )
   # Wall time of each epoch, for benchmarks; keras has no such field.
   attr(history, "epoch_seconds") <- as.numeric(result$seconds)
+  if (length(result$non_finite) == 3) {
+    at <- result$non_finite
+    if (any(vapply(callbacks, function(cb) cb$kind == "terminate_on_nan", TRUE))) {
+      cat(sprintf("Batch %d: Invalid loss, terminating training\n", as.integer(at[2] - 1)))
+    } else {
+      warning(kerust_warning(sprintf(
+        "Training stopped: the loss became %s at epoch %d, batch %d. The model keeps the weights from before that batch. Lower the learning rate or check the data for extreme values.",
+        format(at[3]), as.integer(at[1]), as.integer(at[2])
+      ), call = sys.call()))
+    }
+  }
   if (isTRUE(result$interrupted)) {
     message(sprintf(
       "Training interrupted by the user after %d completed epoch%s and %d step%s of the next; the model keeps the weights of the last completed step.",
@@ -316,7 +344,8 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
 #' @param ... Unused.
 #' @param batch_size Samples per batch; `NULL` means 32.
 #' @param verbose `"auto"`, 0, 1 or 2; above 0 prints the results on one line.
-#' @param sample_weight,steps,callbacks Not supported yet; must be `NULL`.
+#' @param sample_weight `NULL`, or a non-negative weight per sample (see [fit()]).
+#' @param steps,callbacks Not supported yet; must be `NULL`.
 #' @returns A named list of numbers: `loss` and one entry per metric.
 #' @export
 #' @examples
@@ -336,10 +365,11 @@ evaluate.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = 
   y <- prepare_y(y, dim(x)[1], object)
   batch_size <- if (is.null(batch_size)) 32L else check_count(batch_size, "batch_size", min = 1)
   verbose <- resolve_verbose(verbose)
-  if (!is.null(sample_weight) || !is.null(steps) || !is.null(callbacks)) {
-    abort("`sample_weight`, `steps` and `callbacks` are not supported yet; leave them NULL.")
+  if (!is.null(steps) || !is.null(callbacks)) {
+    abort("`steps` and `callbacks` are not supported yet; leave them NULL.")
   }
-  values <- engine_call(rs_evaluate(object$ptr, x, y, batch_size))
+  weights <- if (is.null(sample_weight)) NULL else check_sample_weight(sample_weight, dim(x)[1], "sample_weight")
+  values <- engine_call(rs_evaluate(object$ptr, x, y, weights, batch_size))
   if (verbose > 0) {
     steps_done <- ceiling(dim(x)[1] / batch_size)
     cat(sprintf("%d/%d - %s\n", steps_done, steps_done, paste(
@@ -383,4 +413,55 @@ predict.kerust_model <- function(object, x, ..., batch_size = NULL, verbose = "a
   x <- prepare_x(x, object)
   batch_size <- if (is.null(batch_size)) 32L else check_count(batch_size, "batch_size", min = 1)
   engine_call(rs_predict(object$ptr, x, batch_size))
+}
+
+# Checks per-sample weights: non-negative finite numbers, one per sample.
+check_sample_weight <- function(w, n, arg, call = sys.call(-1)) {
+  if (!is.numeric(w) || !is.null(dim(w)) && length(dim(w)) > 1 && dim(w)[2] != 1) {
+    abort(sprintf("`%s` must be a numeric vector with one weight per sample, got %s.", arg, describe(w)), call = call)
+  }
+  if (length(w) != n) {
+    abort(sprintf("`%s` has %d weights but there are %d samples.", arg, length(w), n), call = call)
+  }
+  bad <- which(is.na(w) | !is.finite(w) | w < 0)
+  if (length(bad)) {
+    abort(sprintf("`%s` must be finite and non-negative, got %s at position %d.", arg, format(w[bad[1]]), bad[1]), call = call)
+  }
+  as.double(w)
+}
+
+# Combines `sample_weight` and `class_weight` into one weight per sample,
+# or NULL when neither is given.
+prepare_sample_weight <- function(sample_weight, class_weight, y, model, call = sys.call(-1)) {
+  n <- NROW(y)
+  weights <- if (is.null(sample_weight)) NULL else check_sample_weight(sample_weight, n, "sample_weight", call = call)
+  if (is.null(class_weight)) {
+    return(weights)
+  }
+  if (is.list(class_weight)) class_weight <- unlist(class_weight)
+  if (!is.numeric(class_weight) || is.null(names(class_weight)) || anyNA(class_weight) || any(class_weight < 0)) {
+    abort(sprintf(
+      "`class_weight` must be a named list or named numeric vector of non-negative weights, named by class label (e.g. list(\"0\" = 1, \"1\" = 5)), got %s.",
+      describe(class_weight)
+    ), call = call)
+  }
+  units <- engine_call(rs_output_size(model$ptr), call = call)
+  n_classes <- if (units == 1) 2 else units
+  labels <- suppressWarnings(as.integer(names(class_weight)))
+  bad <- names(class_weight)[is.na(labels) | labels < 0 | labels >= n_classes]
+  if (length(bad)) {
+    abort(sprintf(
+      "`class_weight` names classes that do not exist: %s; the classes are 0 to %d.",
+      paste0("\"", bad, "\"", collapse = ", "), n_classes - 1
+    ), call = call)
+  }
+  classes <- if (is.null(dim(y)) || NCOL(y) == 1) {
+    if (units == 1) as.integer(round(as.vector(y))) else as.integer(as.vector(y))
+  } else {
+    max.col(y, ties.method = "first") - 1L
+  }
+  per_class <- rep(1, n_classes)
+  per_class[labels + 1] <- class_weight
+  from_class <- per_class[classes + 1]
+  if (is.null(weights)) from_class else weights * from_class
 }

@@ -6,10 +6,11 @@ iris_data <- function() {
   list(x = x, y = as.integer(iris$Species) - 1L)
 }
 
-iris_model <- function(seed = 1) {
+iris_model <- function(seed = 1, dropout = 0) {
   set.seed(seed)
   model <- keras_model_sequential(input_shape = 4) |>
     layer_dense(16, activation = "relu") |>
+    layer_dropout(dropout) |>
     layer_dense(3, activation = "softmax")
   compile(model, optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = "accuracy")
   model
@@ -83,8 +84,7 @@ test_that("validation_data is evaluated after each epoch", {
 test_that("same seed gives identical weights and history", {
   d <- iris_data()
   run <- function() {
-    model <- iris_model(seed = 3)
-    model |> layer_dropout(0.2)
+    model <- iris_model(seed = 3, dropout = 0.2)
     h <- fit(model, d$x, d$y, epochs = 3, batch_size = 10, verbose = 0)
     list(get_weights(model), h$metrics)
   }
@@ -204,7 +204,7 @@ test_that("fit rejects bad input before changing the model", {
   expect_error(fit(model, d$x, d$y, validation_split = -0.1, verbose = 0), "`validation_split`", class = "kerust_error")
   expect_error(fit(model, d$x[0, ], d$y[0], verbose = 0), "`x` is empty", class = "kerust_error")
   expect_error(fit(model, d$x, d$y, verbose = 3), "`verbose` must be \"auto\", 0, 1 or 2", class = "kerust_error")
-  expect_error(fit(model, d$x, d$y, callbacks = list(1), verbose = 0), "`callbacks` is not supported yet", class = "kerust_error")
+  expect_error(fit(model, d$x, d$y, callbacks = list(1), verbose = 0), "`callbacks\\[\\[1\\]\\]` must be a callback_\\*\\(\\) object, got 1", class = "kerust_error")
   expect_identical(get_weights(model), before)
 
   cat_model <- keras_model_sequential(input_shape = 4) |> layer_dense(3, activation = "softmax")
@@ -232,10 +232,8 @@ test_that("evaluate and predict reject bad input", {
 
 test_that("resuming with initial_epoch repeats an uninterrupted run", {
   d <- iris_data()
-  straight <- iris_model(seed = 8)
-  model <- iris_model(seed = 8)
-  model |> layer_dropout(0.1)
-  straight |> layer_dropout(0.1)
+  straight <- iris_model(seed = 8, dropout = 0.1)
+  model <- iris_model(seed = 8, dropout = 0.1)
   h5 <- fit(straight, d$x, d$y, epochs = 5, batch_size = 16, verbose = 0)
   h3 <- fit(model, d$x, d$y, epochs = 3, batch_size = 16, verbose = 0)
   h45 <- fit(model, d$x, d$y, epochs = 5, initial_epoch = 4, batch_size = 16, verbose = 0)

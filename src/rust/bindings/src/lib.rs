@@ -11,9 +11,11 @@ use engine::init::Initializer;
 use engine::losses::Loss;
 use engine::metrics::{Metric, MetricKind};
 use engine::model::{size_of, Compiled, Model};
-use engine::optim::{Optimizer, OptimizerKind};
+use engine::optim::{Clipping, Optimizer, OptimizerKind, Schedule};
+use engine::regularizers::Regularizer;
 use engine::train::{self, Data, FitConfig};
 
+mod callbacks;
 mod convert;
 mod errors;
 mod observer;
@@ -29,8 +31,46 @@ fn model_mut(model: &Robj) -> Result<ExternalPtr<Model>> {
     Ok(ptr)
 }
 
+thread_local! {
+    /// Address of the model that `fit()` is training on this thread, or 0.
+    static TRAINING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks a model as being trained while it lives, so that R callbacks cannot
+/// change or run the same model (the training loop holds it mutably).
+struct TrainingGuard(usize);
+
+impl TrainingGuard {
+    fn enter(model: &Model) -> TrainingGuard {
+        let previous = TRAINING.with(|t| t.replace(model as *const Model as usize));
+        TrainingGuard(previous)
+    }
+}
+
+impl Drop for TrainingGuard {
+    fn drop(&mut self) {
+        TRAINING.with(|t| t.set(self.0));
+    }
+}
+
+/// Runs `f` with read access to the model, also from a callback during training.
+fn with_model_ref<T>(model: &Robj, f: impl FnOnce(&Model) -> Result<T>) -> Result<T> {
+    let ptr = model_mut(model)?;
+    let m = ptr.try_addr().map_err(|_| {
+        r_error("the model handle is empty (was the model saved with saveRDS() and read back?); rebuild the model")
+    })?;
+    f(m)
+}
+
 fn with_model<T>(model: &Robj, f: impl FnOnce(&mut Model) -> Result<T>) -> Result<T> {
     let mut ptr = model_mut(model)?;
+    if let Ok(m) = ptr.try_addr() {
+        if TRAINING.with(|t| t.get()) == m as *const Model as usize {
+            return Err(r_error(
+                "the model is being trained by fit(): a callback can read its weights (get_weights()) but cannot change, fit, evaluate or predict with it",
+            ));
+        }
+    }
     let m = ptr.try_addr_mut().map_err(|_| {
         r_error("the model handle is empty (was the model saved with saveRDS() and read back?); rebuild the model")
     })?;
@@ -240,7 +280,7 @@ fn rs_pop(model: Robj) -> Result<()> {
 #[extendr]
 fn rs_layers(model: Robj) -> Result<Robj> {
     guard(|| {
-        with_model(&model, |m| {
+        with_model_ref(&model, |m| {
             let mut names = Vec::new();
             let mut classes = Vec::new();
             let mut shapes = Vec::new();
@@ -286,7 +326,7 @@ fn rs_layers(model: Robj) -> Result<Robj> {
 #[extendr]
 fn rs_get_weights(model: Robj) -> Result<Robj> {
     guard(|| {
-        with_model(&model, |m| {
+        with_model_ref(&model, |m| {
             let mut values = Vec::new();
             let mut names = Vec::new();
             for layer in m.layers() {
@@ -330,6 +370,7 @@ fn rs_compile(
     metric_kinds: Vec<String>,
     metric_names: Vec<String>,
     metric_params: Robj,
+    schedule: Robj,
 ) -> Result<()> {
     guard(|| {
         let p = named_params(&optimizer_params);
@@ -360,9 +401,39 @@ fn rs_compile(
                 initial_accumulator_value: get("initial_accumulator_value", 0.1) as f32,
                 epsilon: get("epsilon", 1e-7) as f32,
             },
+            "adadelta" => OptimizerKind::Adadelta {
+                rho: get("rho", 0.95) as f32,
+                epsilon: get("epsilon", 1e-7) as f32,
+            },
+            "adamax" => OptimizerKind::Adamax {
+                beta_1: get("beta_1", 0.9) as f32,
+                beta_2: get("beta_2", 0.999) as f32,
+                epsilon: get("epsilon", 1e-7) as f32,
+            },
+            "nadam" => OptimizerKind::Nadam {
+                beta_1: get("beta_1", 0.9) as f32,
+                beta_2: get("beta_2", 0.999) as f32,
+                epsilon: get("epsilon", 1e-7) as f32,
+            },
+            "lion" => OptimizerKind::Lion {
+                beta_1: get("beta_1", 0.9) as f32,
+                beta_2: get("beta_2", 0.99) as f32,
+            },
             other => return Err(r_error(&format!("unknown optimizer \"{other}\""))),
         };
         kind.validate().map_err(engine_err)?;
+        let mut optimizer = Optimizer::new(kind, learning_rate as f32);
+        optimizer.weight_decay = get("weight_decay", 0.0) as f32;
+        optimizer.clipping = Clipping {
+            clipnorm: get("clipnorm", 0.0) as f32,
+            clipvalue: get("clipvalue", 0.0) as f32,
+            global_clipnorm: get("global_clipnorm", 0.0) as f32,
+        };
+        if !schedule.is_null() {
+            let s = schedule_of(&schedule)?;
+            s.validate().map_err(engine_err)?;
+            optimizer.schedule = Some(s);
+        }
         let lp = named_params(&loss_params);
         let lget = |key: &str, default: f64| {
             lp.iter()
@@ -389,9 +460,129 @@ fn rs_compile(
             m.compiled = Some(Compiled {
                 loss,
                 metrics,
-                optimizer: Optimizer::new(kind, learning_rate as f32),
+                optimizer,
             });
             Ok(())
+        })
+    })
+}
+
+/// Builds a learning-rate schedule from its R spec: a named list with
+/// `type` and keras's argument names.
+fn schedule_of(spec: &Robj) -> Result<Schedule> {
+    let list: List = spec.clone().try_into()?;
+    let get = |k: &str| -> Option<Robj> { list.iter().find(|(n, _)| *n == k).map(|(_, v)| v) };
+    let num = |k: &str, default: f64| {
+        get(k)
+            .and_then(|v| v.as_real())
+            .filter(|v| !v.is_nan())
+            .unwrap_or(default)
+    };
+    let flag = |k: &str| get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+    let vec = |k: &str| get(k).and_then(|v| v.as_real_vector()).unwrap_or_default();
+    let kind = get("type")
+        .and_then(|v| v.as_str().map(|s| s.to_string()))
+        .unwrap_or_default();
+    Ok(match kind.as_str() {
+        "exponential_decay" => Schedule::ExponentialDecay {
+            initial: num("initial_learning_rate", 0.0),
+            decay_steps: num("decay_steps", 1.0),
+            decay_rate: num("decay_rate", 1.0),
+            staircase: flag("staircase"),
+        },
+        "piecewise_constant_decay" => Schedule::PiecewiseConstantDecay {
+            boundaries: vec("boundaries"),
+            values: vec("values"),
+        },
+        "inverse_time_decay" => Schedule::InverseTimeDecay {
+            initial: num("initial_learning_rate", 0.0),
+            decay_steps: num("decay_steps", 1.0),
+            decay_rate: num("decay_rate", 1.0),
+            staircase: flag("staircase"),
+        },
+        "polynomial_decay" => Schedule::PolynomialDecay {
+            initial: num("initial_learning_rate", 0.0),
+            decay_steps: num("decay_steps", 1.0),
+            end: num("end_learning_rate", 1e-4),
+            power: num("power", 1.0),
+            cycle: flag("cycle"),
+        },
+        "cosine_decay" => Schedule::CosineDecay {
+            initial: num("initial_learning_rate", 0.0),
+            decay_steps: num("decay_steps", 1.0),
+            alpha: num("alpha", 0.0),
+            warmup_target: get("warmup_target")
+                .and_then(|v| v.as_real())
+                .filter(|v| !v.is_nan()),
+            warmup_steps: num("warmup_steps", 0.0),
+        },
+        "cosine_decay_restarts" => Schedule::CosineDecayRestarts {
+            initial: num("initial_learning_rate", 0.0),
+            first_decay_steps: num("first_decay_steps", 1.0),
+            t_mul: num("t_mul", 2.0),
+            m_mul: num("m_mul", 1.0),
+            alpha: num("alpha", 0.0),
+        },
+        other => {
+            return Err(r_error(&format!(
+                "unknown learning-rate schedule \"{other}\""
+            )))
+        }
+    })
+}
+
+/// Sets an L1/L2 regularizer on a layer: `target` is a weight name
+/// (`kernel`, `bias`) or `activity` for its output.
+/// @noRd
+#[extendr]
+fn rs_set_regularizer(model: Robj, layer: &str, target: &str, l1: f64, l2: f64) -> Result<()> {
+    guard(|| {
+        let reg = Regularizer {
+            l1: l1 as f32,
+            l2: l2 as f32,
+        };
+        with_model(&model, |m| {
+            if target == "activity" {
+                m.set_activity_regularizer(layer, reg).map_err(engine_err)
+            } else {
+                m.set_weight_regularizer(layer, target, reg)
+                    .map_err(engine_err)
+            }
+        })
+    })
+}
+
+/// Appends a GaussianNoise, GaussianDropout or AlphaDropout layer.
+/// @noRd
+#[extendr]
+fn rs_add_noise(model: Robj, name: &str, kind: &str, value: f64, seed: f64) -> Result<()> {
+    guard(|| {
+        use engine::layers::noise::NoiseKind;
+        let kind = match kind {
+            "gaussian_noise" => NoiseKind::Gaussian {
+                stddev: value as f32,
+            },
+            "gaussian_dropout" => NoiseKind::GaussianDropout { rate: value as f32 },
+            "alpha_dropout" => NoiseKind::AlphaDropout { rate: value as f32 },
+            other => return Err(r_error(&format!("unknown noise layer \"{other}\""))),
+        };
+        with_model(&model, |m| {
+            m.add_noise(name, kind, seed_of(seed)).map_err(engine_err)
+        })
+    })
+}
+
+/// Appends an ActivityRegularization layer.
+/// @noRd
+#[extendr]
+fn rs_add_activity_regularization(model: Robj, name: &str, l1: f64, l2: f64) -> Result<()> {
+    guard(|| {
+        let reg = Regularizer {
+            l1: l1 as f32,
+            l2: l2 as f32,
+        };
+        with_model(&model, |m| {
+            m.add_activity_regularization(name, reg).map_err(engine_err)
         })
     })
 }
@@ -410,6 +601,14 @@ fn check_x(m: &Model, arg: &str, dims: &[usize]) -> Result<usize> {
     Ok(dims[0])
 }
 
+/// Converts optional sample weights (NULL or a numeric vector) for `arg`.
+fn weights_of(arg: &str, w: &Robj) -> Result<Option<Vec<f32>>> {
+    if w.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(convert::from_r(arg, w)?.data))
+}
+
 /// Trains the model. Returns the history as a list.
 /// @noRd
 #[extendr]
@@ -418,8 +617,10 @@ fn rs_fit(
     model: Robj,
     x: Robj,
     y: Robj,
+    sample_weight: Robj,
     val_x: Robj,
     val_y: Robj,
+    val_weight: Robj,
     batch_size: f64,
     epochs: f64,
     initial_epoch: f64,
@@ -428,30 +629,50 @@ fn rs_fit(
     verbose: i32,
     unicode: bool,
     interrupt_after: f64,
+    builtin_callbacks: List,
+    dispatch: Robj,
+    events: Vec<f64>,
+    r_changes_lr: bool,
 ) -> Result<Robj> {
     guard(|| {
         let xr = convert::from_r("x", &x)?;
         let yr = convert::from_r("y", &y)?;
+        let weights = weights_of("sample_weight", &sample_weight)?;
         let validation = if val_x.is_null() {
             None
         } else {
             Some((
                 convert::from_r("validation_data[[1]]", &val_x)?,
                 convert::from_r("validation_data[[2]]", &val_y)?,
+                weights_of("validation_data[[3]]", &val_weight)?,
             ))
         };
+        let mut callbacks = callbacks::builtins(&builtin_callbacks)?;
+        if !dispatch.is_null() {
+            let f: Function = dispatch
+                .try_into()
+                .map_err(|_| r_error("the callback dispatcher must be an R function"))?;
+            let events: Vec<bool> = events.iter().map(|&e| e != 0.0).collect();
+            callbacks.push(Box::new(callbacks::RCallbacks::new(
+                f,
+                &events,
+                r_changes_lr,
+            )));
+        }
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
             let data = Data {
                 x: &xr.data,
                 y: &yr.data,
                 n,
+                weights: weights.as_deref(),
             };
             let val = match &validation {
-                Some((vx, vy)) => Some(Data {
+                Some((vx, vy, vw)) => Some(Data {
                     x: &vx.data,
                     y: &vy.data,
                     n: check_x(m, "validation_data[[1]]", &vx.dims)?,
+                    weights: vw.as_deref(),
                 }),
                 None => None,
             };
@@ -465,20 +686,28 @@ fn rs_fit(
                 unicode,
             };
             let mut obs = observer::RObserver::new(seed_of(interrupt_after).map(|v| v as usize));
-            let history = train::fit(m, data, val, &config, &mut obs).map_err(engine_err)?;
+            let _training = TrainingGuard::enter(m);
+            let history =
+                train::fit_with_callbacks(m, data, val, &config, &mut callbacks, &mut obs)
+                    .map_err(engine_err)?;
             let values: Vec<Robj> = history
                 .values
                 .iter()
                 .map(|v| Robj::from(v.clone()))
                 .collect();
             let epochs: Vec<i32> = history.epochs.iter().map(|&e| e as i32).collect();
+            let non_finite: Vec<f64> = match history.non_finite {
+                Some((e, b, v)) => vec![e as f64, b as f64, v],
+                None => Vec::new(),
+            };
             Ok(list!(
                 epochs = epochs,
                 names = history.names.clone(),
                 values = List::from_values(values),
                 interrupted = history.interrupted,
                 interrupted_at_step = history.interrupted_at_step as i32,
-                seconds = history.seconds.clone()
+                seconds = history.seconds.clone(),
+                non_finite = non_finite
             )
             .into())
         })
@@ -488,10 +717,17 @@ fn rs_fit(
 /// Returns loss and metrics on (x, y) as a named numeric vector.
 /// @noRd
 #[extendr]
-fn rs_evaluate(model: Robj, x: Robj, y: Robj, batch_size: f64) -> Result<Robj> {
+fn rs_evaluate(
+    model: Robj,
+    x: Robj,
+    y: Robj,
+    sample_weight: Robj,
+    batch_size: f64,
+) -> Result<Robj> {
     guard(|| {
         let xr = convert::from_r("x", &x)?;
         let yr = convert::from_r("y", &y)?;
+        let weights = weights_of("sample_weight", &sample_weight)?;
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
             let logs = train::evaluate(
@@ -500,6 +736,7 @@ fn rs_evaluate(model: Robj, x: Robj, y: Robj, batch_size: f64) -> Result<Robj> {
                     x: &xr.data,
                     y: &yr.data,
                     n,
+                    weights: weights.as_deref(),
                 },
                 batch_size.max(0.0) as usize,
             )
@@ -589,7 +826,7 @@ fn rs_loss(name: &str, params: Robj, y_true: Robj, y_pred: Robj) -> Result<Robj>
 /// @noRd
 #[extendr]
 fn rs_output_size(model: Robj) -> Result<f64> {
-    guard(|| with_model(&model, |m| Ok(size_of(m.output_shape()) as f64)))
+    guard(|| with_model_ref(&model, |m| Ok(size_of(m.output_shape()) as f64)))
 }
 
 extendr_module! {
@@ -606,6 +843,9 @@ extendr_module! {
     fn rs_add_flatten;
     fn rs_add_reshape;
     fn rs_pop;
+    fn rs_set_regularizer;
+    fn rs_add_noise;
+    fn rs_add_activity_regularization;
     fn rs_layers;
     fn rs_get_weights;
     fn rs_set_weights;

@@ -68,13 +68,7 @@ fn main() {
         verbose: 0,
         unicode: false,
     };
-    let history = train::fit(
-        &mut model,
-        Data { x: &x, y: &y, n },
-        None,
-        &config,
-        &mut Silent,
-    )
-    .expect("fit");
+    let history =
+        train::fit(&mut model, Data::new(&x, &y, n), None, &config, &mut Silent).expect("fit");
     println!("threads={threads} epoch_seconds={:?}", history.seconds);
 }

@@ -17,6 +17,8 @@ pub enum Error {
     State(String),
     /// Training was stopped by a user interrupt (Ctrl-C).
     Interrupted,
+    /// A file could not be read or written, or its content is not valid.
+    File(String),
 }
 
 impl fmt::Display for Error {
@@ -25,7 +27,8 @@ impl fmt::Display for Error {
             Error::InvalidArgument(msg)
             | Error::Shape(msg)
             | Error::NonFinite(msg)
-            | Error::State(msg) => f.write_str(msg),
+            | Error::State(msg)
+            | Error::File(msg) => f.write_str(msg),
             Error::Interrupted => f.write_str("training interrupted by the user"),
         }
     }

@@ -2,8 +2,10 @@
 //! training loop, in pure Rust with no dependency on R.
 
 pub mod activations;
+pub mod callbacks;
 pub mod error;
 pub mod init;
+pub mod io;
 pub mod layers;
 pub mod layout;
 pub mod linalg;
@@ -13,6 +15,7 @@ pub mod model;
 pub mod optim;
 pub mod pool;
 pub mod progress;
+pub mod regularizers;
 pub mod train;
 
 pub use error::{Error, Result};

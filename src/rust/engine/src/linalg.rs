@@ -96,6 +96,94 @@ pub fn matmul(a: MatRef, b: MatRef, c: &mut [f32], accumulate: bool) {
     }
 }
 
+/// A mutable matrix view whose rows are `row_stride` apart: element (i, j)
+/// is `data[i * row_stride + j]`. It lets a product write into a block of
+/// columns of a wider matrix, as grouped convolutions do.
+pub struct MatMut<'a> {
+    pub data: &'a mut [f32],
+    pub rows: usize,
+    pub cols: usize,
+    pub row_stride: usize,
+}
+
+impl MatRef<'_> {
+    /// True when every element the view can address lies inside its slice.
+    fn in_bounds(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride
+                < self.data.len()
+    }
+}
+
+/// Computes `c = a . b` (`accumulate = false`) or `c += a . b` for views
+/// with any strides. With `parallel`, large products use the current rayon
+/// pool (as [`matmul`] does); without it they stay on the calling thread,
+/// which callers that already run one product per thread want. Either way
+/// the result has the same bits.
+///
+/// Panics when the inner dimensions differ or a view reaches outside its
+/// slice.
+pub fn matmul_strided(a: MatRef, b: MatRef, c: MatMut, accumulate: bool, parallel: bool) {
+    assert_eq!(a.cols, b.rows, "inner dimensions of a matrix product");
+    assert_eq!(a.rows, c.rows, "rows of a matrix product");
+    assert_eq!(b.cols, c.cols, "columns of a matrix product");
+    assert!(
+        a.in_bounds() && b.in_bounds(),
+        "operand view of a matrix product"
+    );
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        c.row_stride >= n && (m - 1) * c.row_stride + n <= c.data.len(),
+        "output view of a matrix product"
+    );
+    if k == 0 {
+        if !accumulate {
+            for row in c.data.chunks_mut(c.row_stride).take(m) {
+                row[..n].fill(0.0);
+            }
+        }
+        return;
+    }
+    let parallelism = if parallel
+        && m * n * k >= PARALLEL_MIN_FLOPS
+        && crate::pool::in_pool()
+        && rayon::current_num_threads() > 1
+    {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the asserts above keep every index the strides can reach
+    // inside the slices; `c` is a unique borrow, so no operand aliases it.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.data.as_mut_ptr(),
+            1,
+            c.row_stride as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

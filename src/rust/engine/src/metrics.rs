@@ -151,7 +151,8 @@ impl Metric {
     }
 
     /// Adds a batch: `pred` is `batch x width`; `y_true` has `target_width`
-    /// values per sample.
+    /// values per sample. With `weights`, each sample counts with its weight
+    /// (keras's weighted mean).
     pub fn update(
         &mut self,
         y_true: &[f32],
@@ -159,13 +160,15 @@ impl Metric {
         batch: usize,
         width: usize,
         target_width: usize,
+        weights: Option<&[f32]>,
     ) {
         for s in 0..batch {
             let t = &y_true[s * target_width..(s + 1) * target_width];
             let p = &pred[s * width..(s + 1) * width];
-            self.total += self.kind.sample_value(t, p);
+            let w = weights.map(|w| w[s] as f64).unwrap_or(1.0);
+            self.total += w * self.kind.sample_value(t, p);
+            self.count += w;
         }
-        self.count += batch as f64;
     }
 
     pub fn result(&self) -> f64 {

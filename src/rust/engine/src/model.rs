@@ -11,12 +11,15 @@ use rand::SeedableRng;
 use crate::activations::Activation;
 use crate::error::{format_batch_shape, Error, Result};
 use crate::init::{rng_for, Initializer};
+use crate::layers::noise::{Identity, Noise, NoiseKind};
+use crate::layers::spec::InitializerSpec;
 use crate::layers::{
     ActivationLayer, BackwardArgs, Dense, Dropout, ForwardCtx, Layer, Param, Reshape,
 };
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::optim::Optimizer;
+use crate::regularizers::Regularizer;
 
 /// The loss, metrics and optimizer set by `compile()`.
 #[derive(Debug, Clone)]
@@ -39,6 +42,10 @@ pub struct Plan {
     /// One gradient buffer per parameter, per layer.
     pub param_grads: Vec<Vec<Vec<f32>>>,
     pub per_sample_loss: Vec<f32>,
+    /// Working memory of each layer (see `Layer::workspace_len`).
+    pub workspace: Vec<Vec<f32>>,
+    /// Weight of each sample of the batch; empty when training is unweighted.
+    pub sample_weight: Vec<f32>,
 }
 
 #[derive(Debug)]
@@ -54,6 +61,10 @@ pub struct Model {
     pub train_seed: u64,
     pub compiled: Option<Compiled>,
     plan: Plan,
+    /// Weight regularizers: (layer index, parameter index, regularizer).
+    weight_regularizers: Vec<(usize, usize, Regularizer)>,
+    /// Activity regularizers on layer outputs: (layer index, regularizer).
+    activity_regularizers: Vec<(usize, Regularizer)>,
 }
 
 /// Per-sample size of a shape.
@@ -77,6 +88,8 @@ impl Model {
             train_seed: seed ^ 0x9E37_79B9_7F4A_7C15,
             compiled: None,
             plan: Plan::default(),
+            weight_regularizers: Vec::new(),
+            activity_regularizers: Vec::new(),
         })
     }
 
@@ -145,9 +158,20 @@ impl Model {
         );
         let bias =
             use_bias.then(|| bias_init.sample(&[units], &mut rng_for(bias_seed, &mut self.rng)));
-        self.push(Box::new(Dense::new(
-            name, &input, units, activation, kernel, bias,
-        )));
+        let initializers = (
+            InitializerSpec {
+                initializer: kernel_init.clone(),
+                seed: kernel_seed,
+            },
+            InitializerSpec {
+                initializer: bias_init.clone(),
+                seed: bias_seed,
+            },
+        );
+        self.push(Box::new(
+            Dense::new(name, &input, units, activation, kernel, bias)
+                .with_initializers(initializers.0, initializers.1),
+        ));
         Ok(())
     }
 
@@ -168,6 +192,38 @@ impl Model {
         let input = self.output_shape().to_vec();
         self.push(Box::new(Dropout::new(name, &input, rate, seed)));
         Ok(())
+    }
+
+    /// Appends a GaussianNoise, GaussianDropout or AlphaDropout layer.
+    pub fn add_noise(&mut self, name: &str, kind: NoiseKind, seed: Option<u64>) -> Result<()> {
+        self.check_name(name)?;
+        let bad = match kind {
+            NoiseKind::Gaussian { stddev } => !(stddev >= 0.0 && stddev.is_finite()),
+            NoiseKind::GaussianDropout { rate } | NoiseKind::AlphaDropout { rate } => {
+                !(0.0..1.0).contains(&rate)
+            }
+        };
+        if bad {
+            return Err(Error::InvalidArgument(format!(
+                "layer \"{name}\": invalid noise parameter {kind:?}"
+            )));
+        }
+        let input = self.output_shape().to_vec();
+        self.push(Box::new(Noise::new(name, &input, kind, seed)));
+        Ok(())
+    }
+
+    /// Appends an ActivityRegularization layer: the identity plus an L1/L2
+    /// penalty on its output.
+    pub fn add_activity_regularization(&mut self, name: &str, reg: Regularizer) -> Result<()> {
+        self.check_name(name)?;
+        let input = self.output_shape().to_vec();
+        self.push(Box::new(Identity::new(
+            name,
+            "ActivityRegularization",
+            &input,
+        )));
+        self.set_activity_regularizer(name, reg)
     }
 
     pub fn add_flatten(&mut self, name: &str) -> Result<()> {
@@ -194,11 +250,29 @@ impl Model {
         Ok(())
     }
 
+    /// Appends the layer that `build` makes from the per-sample input shape
+    /// and the model's weight generator, after checking the name. Layer
+    /// families defined outside this file add their layers this way.
+    pub fn add_layer_with(
+        &mut self,
+        name: &str,
+        build: impl FnOnce(&[usize], &mut StdRng) -> Result<Box<dyn Layer>>,
+    ) -> Result<()> {
+        self.check_name(name)?;
+        let input = self.output_shape().to_vec();
+        let layer = build(&input, &mut self.rng)?;
+        self.push(layer);
+        Ok(())
+    }
+
     /// Removes the last layer (keras's `pop()`).
     pub fn pop(&mut self) -> Result<()> {
         if self.layers.pop().is_none() {
             return Err(Error::State("the model has no layers to remove".into()));
         }
+        let removed = self.layers.len();
+        self.weight_regularizers.retain(|(l, _, _)| *l != removed);
+        self.activity_regularizers.retain(|(l, _)| *l != removed);
         self.plan = Plan::default();
         if let Some(c) = self.compiled.as_mut() {
             c.optimizer.build(&[]);
@@ -218,7 +292,10 @@ impl Model {
 
     /// Returns the optimizer's step count (0 before training or compiling).
     pub fn iterations(&self) -> u64 {
-        self.compiled.as_ref().map(|c| c.optimizer.iterations).unwrap_or(0)
+        self.compiled
+            .as_ref()
+            .map(|c| c.optimizer.iterations)
+            .unwrap_or(0)
     }
 
     /// Counts (trainable, non-trainable) weights.
@@ -281,6 +358,12 @@ impl Model {
 
     /// True when the loss is computed from the output layer's logits.
     pub fn fused_output(&self) -> bool {
+        // An activity penalty on the output needs the gradient with respect to
+        // the activation's output, which the fused loss skips.
+        let last = self.layers.len().wrapping_sub(1);
+        if self.activity_regularizers.iter().any(|(l, _)| *l == last) {
+            return false;
+        }
         match (&self.compiled, self.layers.last()) {
             (Some(c), Some(last)) => c.loss.fuses_with(last.output_activation()),
             _ => false,
@@ -315,6 +398,11 @@ impl Model {
             .iter()
             .map(|l| vec![0.0; capacity * l.scratch_per_sample()])
             .collect();
+        plan.workspace = self
+            .layers
+            .iter()
+            .map(|l| vec![0.0; l.workspace_len(capacity)])
+            .collect();
         plan.per_sample_loss = vec![0.0; capacity];
         if gradients {
             plan.output_grads = plan.outputs.iter().map(|o| vec![0.0; o.len()]).collect();
@@ -339,10 +427,13 @@ impl Model {
     pub fn forward(&mut self, batch: usize, training: bool, rng: &mut StdRng) {
         let plan = &mut self.plan;
         let mut ctx = ForwardCtx { training, rng };
-        for (i, layer) in self.layers.iter().enumerate() {
+        for (i, layer) in self.layers.iter_mut().enumerate() {
             let (before, after) = plan.outputs.split_at_mut(i);
             let x: &[f32] = if i == 0 { &plan.input } else { &before[i - 1] };
             layer.forward(x, batch, &mut after[0], &mut plan.scratch[i], &mut ctx);
+            if training {
+                layer.update_state(&plan.scratch[i], batch);
+            }
         }
     }
 
@@ -377,6 +468,14 @@ impl Model {
             let layer = &self.layers[i];
             let (grads_before, grads_after) = plan.output_grads.split_at_mut(i);
             let dy = &mut grads_after[0];
+            for &(_, reg) in self.activity_regularizers.iter().filter(|(l, _)| *l == i) {
+                let size = batch * size_of(layer.output_shape());
+                reg.add_gradient(
+                    &plan.outputs[i][..size],
+                    &mut dy[..size],
+                    1.0 / batch as f32,
+                );
+            }
             let dx = if i > 0 {
                 Some(&mut grads_before[i - 1][..])
             } else {
@@ -387,17 +486,75 @@ impl Model {
             } else {
                 &plan.outputs[i - 1]
             };
-            layer.backward(BackwardArgs {
-                batch,
-                x,
-                y: &plan.outputs[i],
-                scratch: &plan.scratch[i],
-                dy,
-                dy_is_preactivation: fused && i == n - 1,
-                dx,
-                grads: &mut plan.param_grads[i],
-            });
+            layer.backward_in(
+                BackwardArgs {
+                    batch,
+                    x,
+                    y: &plan.outputs[i],
+                    scratch: &plan.scratch[i],
+                    dy,
+                    dy_is_preactivation: fused && i == n - 1,
+                    dx,
+                    grads: &mut plan.param_grads[i],
+                },
+                &mut plan.workspace[i],
+            );
         }
+    }
+
+    fn layer_index(&self, layer: &str) -> Result<usize> {
+        self.layers
+            .iter()
+            .position(|l| l.name() == layer)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("the model has no layer named \"{layer}\""))
+            })
+    }
+
+    /// Adds an L1/L2 penalty on weight `param` (e.g. `kernel`) of `layer`.
+    pub fn set_weight_regularizer(
+        &mut self,
+        layer: &str,
+        param: &str,
+        reg: Regularizer,
+    ) -> Result<()> {
+        let l = self.layer_index(layer)?;
+        let p = self.layers[l]
+            .params()
+            .iter()
+            .position(|p| p.name == param)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!("layer \"{layer}\" has no weight named \"{param}\""))
+            })?;
+        self.weight_regularizers
+            .retain(|(a, b, _)| !(*a == l && *b == p));
+        self.weight_regularizers.push((l, p, reg));
+        Ok(())
+    }
+
+    /// Adds an L1/L2 penalty on the output of `layer`.
+    pub fn set_activity_regularizer(&mut self, layer: &str, reg: Regularizer) -> Result<()> {
+        let l = self.layer_index(layer)?;
+        self.activity_regularizers.retain(|(a, _)| *a != l);
+        self.activity_regularizers.push((l, reg));
+        Ok(())
+    }
+
+    /// Returns the regularization penalty of the current weights and of the
+    /// layer outputs of the last forward pass over `batch` samples.
+    pub fn regularization_penalty(&self, batch: usize) -> f64 {
+        let mut total = 0.0;
+        for &(l, p, reg) in &self.weight_regularizers {
+            let param = &self.layers[l].params()[p];
+            if param.trainable {
+                total += reg.penalty(&param.value);
+            }
+        }
+        for &(l, reg) in &self.activity_regularizers {
+            let size = batch * size_of(self.layers[l].output_shape());
+            total += reg.penalty(&self.plan.outputs[l][..size]) / batch as f64;
+        }
+        total
     }
 
     /// Computes the loss and updates the metrics for the last forward pass
@@ -439,6 +596,12 @@ impl Model {
             None
         };
         let losses = &mut plan.per_sample_loss[..batch];
+        let weights = if plan.sample_weight.is_empty() {
+            None
+        } else {
+            Some(&plan.sample_weight[..batch])
+        };
+        let mut grad = grad;
         compiled.loss.compute(
             target,
             &pred[..batch * width],
@@ -446,11 +609,23 @@ impl Model {
             width,
             fused,
             losses,
-            grad,
+            grad.as_deref_mut(),
         );
+        if let Some(w) = weights {
+            // keras: loss = sum(w_i l_i) / batch, so each sample's loss and
+            // gradient scale by its weight.
+            for (s, &ws) in w.iter().enumerate() {
+                losses[s] *= ws;
+                if let Some(g) = grad.as_deref_mut() {
+                    g[s * width..(s + 1) * width]
+                        .iter_mut()
+                        .for_each(|v| *v *= ws);
+                }
+            }
+        }
         for m in compiled.metrics.iter_mut() {
             let tw = if m.kind.is_sparse() { 1 } else { y_width };
-            m.update(target, &output[..batch * width], batch, width, tw);
+            m.update(target, &output[..batch * width], batch, width, tw, weights);
         }
         losses.iter().map(|&v| v as f64).sum()
     }
@@ -470,16 +645,21 @@ impl Model {
                 .collect();
             optimizer.build(&sizes);
         }
-        optimizer.begin_step();
+        for &(l, p, reg) in &self.weight_regularizers {
+            let param = &self.layers[l].params()[p];
+            reg.add_gradient(&param.value, &mut self.plan.param_grads[l][p], 1.0);
+        }
+        let mut items: Vec<(usize, &mut [f32], &mut [f32])> = Vec::new();
         let mut index = 0;
-        for (layer, grads) in self.layers.iter_mut().zip(&self.plan.param_grads) {
-            for (p, g) in layer.params_mut().iter_mut().zip(grads) {
+        for (layer, grads) in self.layers.iter_mut().zip(self.plan.param_grads.iter_mut()) {
+            for (p, g) in layer.params_mut().iter_mut().zip(grads.iter_mut()) {
                 if p.trainable {
-                    optimizer.update(index, &mut p.value, g);
+                    items.push((index, &mut p.value[..], &mut g[..]));
                 }
                 index += 1;
             }
         }
+        optimizer.apply(&mut items);
         Ok(())
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
+use crate::callbacks::{Action, Callback};
 use crate::error::{Error, Result};
 use crate::model::{size_of, Model};
 use crate::pool;
@@ -55,6 +56,20 @@ pub struct Data<'a> {
     pub x: &'a [f32],
     pub y: &'a [f32],
     pub n: usize,
+    /// Optional weight of each sample (keras's `sample_weight`).
+    pub weights: Option<&'a [f32]>,
+}
+
+impl<'a> Data<'a> {
+    /// Unweighted samples.
+    pub fn new(x: &'a [f32], y: &'a [f32], n: usize) -> Self {
+        Data {
+            x,
+            y,
+            n,
+            weights: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +98,9 @@ pub struct History {
     pub interrupted_at_step: usize,
     /// Wall time of each epoch in seconds, validation included.
     pub seconds: Vec<f64>,
+    /// (epoch, batch, loss), both 1-based, when training stopped because the
+    /// loss became NaN or infinite; the weights are those before that batch.
+    pub non_finite: Option<(usize, usize, f64)>,
 }
 
 impl History {
@@ -107,6 +125,22 @@ fn check_data(model: &Model, data: &Data, what: &str) -> Result<()> {
     })?;
     if data.n == 0 {
         return Err(Error::InvalidArgument(format!("`{what}` has no samples")));
+    }
+    if let Some(w) = data.weights {
+        if w.len() != data.n {
+            return Err(Error::Shape(format!(
+                "sample weights of `{what}` have {} values but there are {} samples",
+                w.len(),
+                data.n
+            )));
+        }
+        if let Some(i) = w.iter().position(|&v| v < 0.0 || !v.is_finite()) {
+            return Err(Error::InvalidArgument(format!(
+                "sample weights of `{what}` must be finite and non-negative, got {} at position {}",
+                w[i],
+                i + 1
+            )));
+        }
     }
     let out_width = size_of(model.output_shape());
     if compiled.loss.is_sparse() {
@@ -141,6 +175,16 @@ fn gather(model: &mut Model, data: &Data, rows: &[usize]) {
         plan.target[b * y_width..(b + 1) * y_width]
             .copy_from_slice(&data.y[r * y_width..(r + 1) * y_width]);
     }
+    match data.weights {
+        Some(w) => {
+            plan.sample_weight
+                .resize(plan.capacity.max(rows.len()), 0.0);
+            for (b, &r) in rows.iter().enumerate() {
+                plan.sample_weight[b] = w[r];
+            }
+        }
+        None => plan.sample_weight.clear(),
+    }
 }
 
 fn loss_and_metrics(model: &mut Model, batch: usize, with_gradient: bool) -> f64 {
@@ -172,6 +216,47 @@ pub fn fit(
     data: Data,
     validation: Option<Data>,
     config: &FitConfig,
+    observer: &mut dyn Observer,
+) -> Result<History> {
+    fit_with_callbacks(model, data, validation, config, &mut [], observer)
+}
+
+/// Outcome of one training step.
+enum StepResult {
+    /// The sum of the weighted per-sample losses, plus the regularization
+    /// penalty times the batch size.
+    Loss(f64),
+    /// The loss was NaN or infinite; the weights were not updated.
+    NonFinite(f64),
+}
+
+/// Runs one training step on the batch already in the plan.
+fn train_step(
+    model: &mut Model,
+    b: usize,
+    fused: bool,
+    rng: &mut rand::rngs::StdRng,
+) -> Result<StepResult> {
+    model.forward(b, true, rng);
+    let data_loss = loss_and_metrics(model, b, true);
+    let total = data_loss + model.regularization_penalty(b) * b as f64;
+    if !total.is_finite() {
+        return Ok(StepResult::NonFinite(total / b as f64));
+    }
+    model.backward(b, fused);
+    model.apply_gradients()?;
+    Ok(StepResult::Loss(total))
+}
+
+/// Like [`fit`], running `callbacks` at keras's points (epochs and batches
+/// are 0-based for them). A callback returning [`Action::Stop`] ends training
+/// after the current batch or epoch, as `model$stop_training` does in keras.
+pub fn fit_with_callbacks(
+    model: &mut Model,
+    data: Data,
+    validation: Option<Data>,
+    config: &FitConfig,
+    callbacks: &mut [Box<dyn Callback + '_>],
     observer: &mut dyn Observer,
 ) -> Result<History> {
     if config.batch_size == 0 {
@@ -215,6 +300,7 @@ pub fn fit(
             x: &data.x[train_n * x_width..],
             y: &data.y[train_n * y_width..],
             n: data.n - train_n,
+            weights: data.weights.map(|w| &w[train_n..]),
         };
         Some(val_holder)
     } else {
@@ -231,10 +317,23 @@ pub fn fit(
     // Small models step on the calling thread: handing each step to the
     // pool costs more than the step itself. Results are the same bits.
     let inline = step_cost(model, batch_size) < INLINE_MAX_COST;
+    let log_learning_rate = callbacks.iter().any(|c| c.changes_learning_rate())
+        || model
+            .compiled
+            .as_ref()
+            .is_some_and(|c| c.optimizer.schedule.is_some());
 
-    for epoch in config.initial_epoch..config.epochs {
+    let mut stop = false;
+    for cb in callbacks.iter_mut() {
+        stop |= cb.on_train_begin(model)? == Action::Stop;
+    }
+    let mut epoch = config.initial_epoch;
+    while epoch < config.epochs && !stop {
         if config.verbose > 0 {
             observer.print(&format!("Epoch {}/{}\n", epoch + 1, config.epochs));
+        }
+        for cb in callbacks.iter_mut() {
+            stop |= cb.on_epoch_begin(epoch, model)? == Action::Stop;
         }
         let mut rng = model.epoch_rng(model.iterations());
         // Each epoch shuffles the identity order, so an epoch's order depends
@@ -251,30 +350,51 @@ pub fn fit(
         let mut last_draw = start;
         let mut loss_sum = 0.0;
         let mut seen = 0usize;
+        let mut steps_done = 0;
         for step in 0..steps {
+            if stop {
+                break;
+            }
+            for cb in callbacks.iter_mut() {
+                stop |= cb.on_batch_begin(epoch, step, model)? == Action::Stop;
+            }
             let rows = &order[step * batch_size..((step + 1) * batch_size).min(train_n)];
             let b = rows.len();
             gather(model, &data, rows);
             let step_rng = &mut rng;
-            let mut run_step = |model: &mut Model| {
-                model.forward(b, true, step_rng);
-                let sum = loss_and_metrics(model, b, true);
-                model.backward(b, fused);
-                model.apply_gradients().map(|_| sum)
-            };
-            let batch_loss = if inline {
-                pool::with_flushed_denormals(|| run_step(model))?
+            let result = if inline {
+                pool::with_flushed_denormals(|| train_step(model, b, fused, step_rng))?
             } else {
-                pool.install(|| run_step(model))?
+                pool.install(|| train_step(model, b, fused, step_rng))?
             };
-            loss_sum += batch_loss;
-            seen += b;
+            match result {
+                StepResult::Loss(sum) => {
+                    loss_sum += sum;
+                    seen += b;
+                    steps_done = step + 1;
+                }
+                StepResult::NonFinite(value) => {
+                    if config.verbose > 0 {
+                        observer.print("\n");
+                    }
+                    history.non_finite = Some((epoch + 1, step + 1, value));
+                    stop = true;
+                    break;
+                }
+            }
+            if !callbacks.is_empty() {
+                let logs = collect_logs(model, loss_sum / seen as f64, "");
+                for cb in callbacks.iter_mut() {
+                    stop |= cb.on_batch_end(epoch, step, &logs, model)? == Action::Stop;
+                }
+            }
             if observer.interrupted() {
                 if config.verbose > 0 {
                     observer.print("\n");
                 }
                 history.interrupted = true;
                 history.interrupted_at_step = step + 1;
+                finish(callbacks, model, observer)?;
                 return Ok(history);
             }
             let now = Instant::now();
@@ -294,27 +414,63 @@ pub fn fit(
                 observer.print(&format!("\r{line}"));
             }
         }
+        if seen == 0 {
+            // Stopped before the first step of the epoch completed.
+            break;
+        }
         let mut logs = collect_logs(model, loss_sum / seen as f64, "");
         if let Some(v) = &validation {
             let val = evaluate_inner(model, v, config.batch_size, &pool)?;
             logs.extend(val.into_iter().map(|(n, v)| (format!("val_{n}"), v)));
         }
+        if log_learning_rate {
+            let lr = model
+                .compiled
+                .as_ref()
+                .map(|c| c.optimizer.current_learning_rate())
+                .unwrap_or(0.0);
+            logs.push(("learning_rate".to_string(), lr as f64));
+        }
+        for cb in callbacks.iter_mut() {
+            stop |= cb.on_epoch_end(epoch, &mut logs, model)? == Action::Stop;
+        }
         let elapsed = start.elapsed().as_secs_f64();
         match config.verbose {
             1 => {
-                let line = progress::bar_line(steps, steps, elapsed, &logs, config.unicode);
+                let line = progress::bar_line(steps_done, steps, elapsed, &logs, config.unicode);
                 observer.print(&format!("\r{line}\n"));
             }
             2 => observer.print(&format!(
                 "{}\n",
-                progress::epoch_line(steps, elapsed, &logs)
+                progress::epoch_line(steps_done, elapsed, &logs)
             )),
             _ => {}
         }
+        for cb in callbacks.iter_mut() {
+            for message in cb.epoch_messages() {
+                observer.print(&format!("{message}\n"));
+            }
+        }
         history.push(epoch + 1, &logs);
         history.seconds.push(elapsed);
+        epoch += 1;
     }
+    finish(callbacks, model, observer)?;
     Ok(history)
+}
+
+/// Runs the callbacks' `on_train_end` and prints their messages.
+fn finish(
+    callbacks: &mut [Box<dyn Callback + '_>],
+    model: &mut Model,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    for cb in callbacks.iter_mut() {
+        for message in cb.on_train_end(model)? {
+            observer.print(&format!("{message}\n"));
+        }
+    }
+    Ok(())
 }
 
 fn evaluate_inner(
@@ -339,7 +495,7 @@ fn evaluate_inner(
         let rng = &mut rng;
         loss_sum += pool.install(|| {
             model.forward(b, false, rng);
-            loss_and_metrics(model, b, false)
+            loss_and_metrics(model, b, false) + model.regularization_penalty(b) * b as f64
         });
     }
     Ok(collect_logs(model, loss_sum / data.n as f64, ""))

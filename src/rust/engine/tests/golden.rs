@@ -776,7 +776,7 @@ fn fit_matches_keras() {
             verbose: 0,
             unicode: false,
         };
-        let data = Data { x: &x, y: &y, n: 6 };
+        let data = Data::new(&x, &y, 6);
         let history = train::fit(&mut model, data, None, &config, &mut Silent).unwrap();
 
         assert_eq!(history.epochs, vec![1, 2], "{name}: epochs");

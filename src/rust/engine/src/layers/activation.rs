@@ -2,7 +2,7 @@
 
 use crate::activations::Activation;
 
-use super::{BackwardArgs, ForwardCtx, Layer};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 #[derive(Debug)]
 pub struct ActivationLayer {
@@ -37,6 +37,11 @@ impl Layer for ActivationLayer {
     }
     fn output_activation(&self) -> Option<Activation> {
         Some(self.activation)
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Activation {
+            activation: self.activation,
+        })
     }
 
     fn forward(

@@ -11,9 +11,11 @@
 use rayon::prelude::*;
 
 use crate::activations::Activation;
+use crate::init::Initializer;
 use crate::linalg::{matmul, MatRef};
 
-use super::{BackwardArgs, ForwardCtx, Layer, Param};
+use super::spec::InitializerSpec;
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec, Param};
 
 #[derive(Debug)]
 pub struct Dense {
@@ -25,6 +27,9 @@ pub struct Dense {
     output_shape: Vec<usize>,
     activation: Activation,
     params: Vec<Param>,
+    /// The initializers the weights were drawn from, kept for the saved config.
+    kernel_initializer: InitializerSpec,
+    bias_initializer: InitializerSpec,
 }
 
 impl Dense {
@@ -68,7 +73,23 @@ impl Dense {
             output_shape,
             activation,
             params,
+            kernel_initializer: InitializerSpec {
+                initializer: Initializer::GlorotUniform,
+                seed: None,
+            },
+            bias_initializer: InitializerSpec {
+                initializer: Initializer::Zeros,
+                seed: None,
+            },
         }
+    }
+
+    /// Records the initializers the weights were drawn from (keras's
+    /// defaults, glorot_uniform and zeros, unless set here).
+    pub fn with_initializers(mut self, kernel: InitializerSpec, bias: InitializerSpec) -> Dense {
+        self.kernel_initializer = kernel;
+        self.bias_initializer = bias;
+        self
     }
 }
 
@@ -100,6 +121,15 @@ impl Layer for Dense {
     }
     fn logits<'a>(&self, _x: &'a [f32], scratch: &'a [f32]) -> &'a [f32] {
         scratch
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Dense {
+            units: self.units,
+            activation: self.activation,
+            use_bias: self.params.len() > 1,
+            kernel_initializer: self.kernel_initializer.clone(),
+            bias_initializer: self.bias_initializer.clone(),
+        })
     }
 
     fn forward(

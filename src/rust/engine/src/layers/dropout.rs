@@ -2,19 +2,17 @@
 //! the others are scaled by `1 / (1 - rate)`; in inference it is the identity.
 //! The forward pass keeps the mask (0 or the scale) for the backward pass.
 
-use std::sync::Mutex;
+use rand::{Rng, RngExt};
 
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
-
-use super::{BackwardArgs, ForwardCtx, Layer, SeededRng};
+use super::seeded::SeededGenerator;
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 #[derive(Debug)]
 pub struct Dropout {
     name: String,
     shape: Vec<usize>,
     rate: f32,
-    seeded: Option<SeededRng>,
+    seeded: Option<SeededGenerator>,
 }
 
 impl Dropout {
@@ -23,7 +21,7 @@ impl Dropout {
             name: name.to_string(),
             shape: input_shape.to_vec(),
             rate,
-            seeded: seed.map(|s| SeededRng(Mutex::new(StdRng::seed_from_u64(s)))),
+            seeded: seed.map(SeededGenerator::new),
         }
     }
 
@@ -61,25 +59,29 @@ impl Layer for Dropout {
             return;
         }
         let keep = 1.0 - self.rate;
-        let scale = 1.0 / keep;
-        let mut fill = |rng: &mut StdRng| {
-            for m in scratch[..n].iter_mut() {
-                *m = if rng.random::<f32>() < keep {
-                    scale
-                } else {
-                    0.0
-                };
-            }
-        };
         match &self.seeded {
-            Some(SeededRng(lock)) => {
-                let mut rng = lock.lock().unwrap_or_else(|e| e.into_inner());
-                fill(&mut rng);
-            }
-            None => fill(ctx.rng),
+            Some(generator) => generator.with(|rng| fill_mask(&mut scratch[..n], keep, rng)),
+            None => fill_mask(&mut scratch[..n], keep, ctx.rng),
         }
         for ((y, &x), &m) in y[..n].iter_mut().zip(&x[..n]).zip(&scratch[..n]) {
             *y = x * m;
+        }
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Dropout {
+            rate: self.rate,
+            seed: self.seeded.as_ref().map(|g| g.seed()),
+        })
+    }
+
+    fn rng_position(&self) -> Option<u128> {
+        self.seeded.as_ref().map(|g| g.position())
+    }
+
+    fn set_rng_position(&self, position: u128) {
+        if let Some(g) = &self.seeded {
+            g.set_position(position);
         }
     }
 
@@ -94,5 +96,17 @@ impl Layer for Dropout {
                 *dx = dy * m;
             }
         }
+    }
+}
+
+/// Draws the mask: each value is `1 / keep` with probability `keep`, else 0.
+fn fill_mask<R: Rng + ?Sized>(mask: &mut [f32], keep: f32, rng: &mut R) {
+    let scale = 1.0 / keep;
+    for m in mask.iter_mut() {
+        *m = if rng.random::<f32>() < keep {
+            scale
+        } else {
+            0.0
+        };
     }
 }

@@ -9,14 +9,22 @@ use rand::rngs::StdRng;
 use crate::activations::Activation;
 
 pub mod activation;
+pub(crate) mod chunks;
+pub mod conv;
 pub mod dense;
 pub mod dropout;
+pub mod noise;
+pub mod pooling;
 pub mod reshape;
+pub mod seeded;
+pub mod spec;
+pub mod window;
 
 pub use activation::ActivationLayer;
 pub use dense::Dense;
 pub use dropout::Dropout;
 pub use reshape::Reshape;
+pub use spec::LayerSpec;
 
 /// A weight tensor of a layer.
 #[derive(Debug, Clone)]
@@ -90,6 +98,39 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
         ctx: &mut ForwardCtx,
     );
     fn backward(&self, args: BackwardArgs);
+
+    /// Floats of working memory for one forward and backward call on up to
+    /// `batch` samples, which the plan allocates once: buffers whose contents
+    /// need not survive the call (per-chunk partial sums, im2col gradients).
+    fn workspace_len(&self, _batch: usize) -> usize {
+        0
+    }
+
+    /// Runs the backward pass with the plan's workspace of
+    /// [`Layer::workspace_len`] floats. Layers with a workspace override
+    /// this, and their `backward` allocates a workspace and calls it.
+    fn backward_in(&self, args: BackwardArgs, _workspace: &mut [f32]) {
+        self.backward(args)
+    }
+
+    /// Updates weights that training changes outside the optimizer (the
+    /// moving statistics of BatchNormalization) from what the training
+    /// forward pass just run stored in `scratch`. The model calls it after
+    /// every training forward pass of the layer.
+    fn update_state(&mut self, _scratch: &[f32], _batch: usize) {}
+
+    /// Returns the arguments that rebuild the layer for saving, or `None`
+    /// for a layer type that cannot be saved yet.
+    fn spec(&self) -> Option<LayerSpec> {
+        None
+    }
+    /// Returns the position of the layer's own seeded generator (see
+    /// [`seeded::SeededGenerator`]), for layers given a `seed`.
+    fn rng_position(&self) -> Option<u128> {
+        None
+    }
+    /// Moves the layer's seeded generator to a saved position.
+    fn set_rng_position(&self, _position: u128) {}
 }
 
 /// A generator behind a lock, for layers given an explicit seed.

@@ -1,7 +1,7 @@
 //! Flatten and Reshape: the data stays in row-major order and only the
 //! per-sample shape changes, so both passes are copies.
 
-use super::{BackwardArgs, ForwardCtx, Layer};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 #[derive(Debug)]
 pub struct Reshape {
@@ -31,6 +31,15 @@ impl Layer for Reshape {
     }
     fn output_shape(&self) -> &[usize] {
         &self.output_shape
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(if self.class_name == "Flatten" {
+            LayerSpec::Flatten
+        } else {
+            LayerSpec::Reshape {
+                target_shape: self.output_shape.clone(),
+            }
+        })
     }
 
     fn forward(

@@ -1,0 +1,683 @@
+//! Convolution layers (keras Conv1D, Conv2D, Conv3D), channels last:
+//! `y = activation(conv(x, kernel) + bias)`.
+//!
+//! Input `(batch_size, [depth, height,] width, channels)`, output
+//! `(batch_size, [new_depth, new_height,] new_width, filters)`. The kernel
+//! has keras's shape `(kernel_size..., channels / groups, filters)` and the
+//! bias `(filters)`. With `groups` > 1 the channels and the filters are each
+//! split into `groups` equal parts, and filter part `g` sees only channel
+//! part `g`.
+//!
+//! Method: im2col + GEMM. For each sample the forward pass copies the input
+//! window of every output position into one row of a column matrix
+//! (`positions x (taps * channels)`, zeros in the padding; a group's values
+//! are contiguous in the row) and multiplies it by the kernel, viewed as a
+//! `(taps * channels / groups) x filters` matrix. With `dz` the gradient of
+//! the pre-activation, the backward pass computes
+//! `d kernel = columns^T dz`, `d bias = column sums of dz`, and the column
+//! gradient `dz kernel^T`, whose entries are added back onto the input
+//! positions they were copied from (col2im).
+//!
+//! Work is split into chunks of whole samples (see `chunks.rs`); weight and
+//! bias gradients are summed per chunk and the chunks combined in order.
+//!
+//! Scratch per sample: the pre-activation (none when linear), then the
+//! columns (none for a 1x1 kernel with stride 1, whose columns are the input).
+
+use crate::activations::Activation;
+use crate::error::{format_batch_shape, format_shape, Error, Result};
+use crate::init::{rng_for, Initializer};
+use crate::linalg::{matmul_strided, MatMut, MatRef};
+use crate::model::Model;
+
+use super::chunks::{sum_partials, worth_parallel, Chunks};
+use super::window::{Padding, Window};
+use super::{BackwardArgs, ForwardCtx, Layer, Param};
+
+/// Rows of the column matrix that one chunk of work should reach: enough for
+/// an efficient matrix product, small enough to balance threads.
+const ROWS_PER_CHUNK: usize = 512;
+
+/// Settings of a convolution layer, with keras's argument names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvConfig {
+    /// Number of spatial axes: 1, 2 or 3.
+    pub rank: usize,
+    pub filters: usize,
+    pub kernel_size: Vec<usize>,
+    pub strides: Vec<usize>,
+    pub padding: Padding,
+    pub dilation_rate: Vec<usize>,
+    pub groups: usize,
+    pub activation: Activation,
+    pub use_bias: bool,
+}
+
+impl ConvConfig {
+    fn class_name(&self) -> &'static str {
+        match self.rank {
+            1 => "Conv1D",
+            2 => "Conv2D",
+            _ => "Conv3D",
+        }
+    }
+
+    /// Checks the settings alone, with keras's rules.
+    fn validate(&self, name: &str) -> Result<()> {
+        let invalid = |msg: String| {
+            Err(Error::InvalidArgument(format!(
+                "layer \"{name}\" ({}): {msg}",
+                self.class_name()
+            )))
+        };
+        if !(1..=3).contains(&self.rank) {
+            return invalid(format!(
+                "convolutions have 1 to 3 spatial axes, got {}",
+                self.rank
+            ));
+        }
+        for (what, values) in [
+            ("kernel_size", &self.kernel_size),
+            ("strides", &self.strides),
+            ("dilation_rate", &self.dilation_rate),
+        ] {
+            if values.len() != self.rank || values.contains(&0) {
+                return invalid(format!(
+                    "`{what}` must be {} positive integers, got {}",
+                    self.rank,
+                    format_shape(values)
+                ));
+            }
+        }
+        if self.filters == 0 {
+            return invalid("`filters` must be a positive integer, got 0".into());
+        }
+        if self.groups == 0 || self.filters % self.groups != 0 {
+            return invalid(format!(
+                "`filters` ({}) must be divisible by `groups` ({})",
+                self.filters, self.groups
+            ));
+        }
+        let strided = self.strides.iter().any(|&s| s > 1);
+        let dilated = self.dilation_rate.iter().any(|&d| d > 1);
+        if strided && dilated {
+            return invalid(format!(
+                "`strides` > 1 cannot be combined with `dilation_rate` > 1 (as in keras), got strides = {} and dilation_rate = {}",
+                format_shape(&self.strides),
+                format_shape(&self.dilation_rate)
+            ));
+        }
+        if self.padding == Padding::Causal && self.rank != 1 {
+            return invalid("padding \"causal\" is only available for 1D convolutions".into());
+        }
+        Ok(())
+    }
+}
+
+/// Describes the expected per-sample input of a layer with `rank` spatial axes.
+pub(crate) fn expected_input(rank: usize) -> &'static str {
+    match rank {
+        1 => "(batch_size, steps, channels)",
+        2 => "(batch_size, height, width, channels)",
+        _ => "(batch_size, depth, height, width, channels)",
+    }
+}
+
+/// Checks that `input` has `rank` spatial axes and a channel axis. A sample
+/// with one axis too few gets a hint to add the channel axis, as grayscale
+/// images and univariate series usually need.
+pub(crate) fn check_input_rank(
+    name: &str,
+    class_name: &str,
+    rank: usize,
+    input: &[usize],
+) -> Result<()> {
+    if input.len() == rank + 1 {
+        return Ok(());
+    }
+    let mut msg = format!(
+        "layer \"{name}\" ({class_name}) expects inputs of shape {}, got {}",
+        expected_input(rank),
+        format_batch_shape(input)
+    );
+    if input.len() == rank {
+        let mut with_channel = input.to_vec();
+        with_channel.push(1);
+        msg.push_str(&format!(
+            ". Add a channel axis of size 1: give the model input_shape = {} and reshape the data with array_reshape(x, c(dim(x), 1))",
+            format_shape(&with_channel)
+        ));
+    }
+    Err(Error::Shape(msg))
+}
+
+/// Builds the sliding window of a layer, or explains why the window does
+/// not fit the input.
+pub(crate) fn build_window(
+    name: &str,
+    class_name: &str,
+    input: &[usize],
+    kernel: &[usize],
+    strides: &[usize],
+    dilation: &[usize],
+    padding: Padding,
+    what: &str,
+) -> Result<Window> {
+    let spatial = &input[..input.len() - 1];
+    Window::new(spatial, kernel, strides, dilation, padding).ok_or_else(|| {
+        let span: Vec<usize> = kernel
+            .iter()
+            .zip(dilation)
+            .map(|(&k, &d)| (k - 1) * d + 1)
+            .collect();
+        Error::Shape(format!(
+            "layer \"{name}\" ({class_name}): the {what} spans {} positions, larger than the input {} with padding \"{}\", so the output would be empty; use a smaller {what}, or padding = \"same\"",
+            format_shape(&span),
+            format_batch_shape(input),
+            padding.name()
+        ))
+    })
+}
+
+#[derive(Debug)]
+pub struct Conv {
+    name: String,
+    class_name: &'static str,
+    window: Window,
+    channels: usize,
+    filters: usize,
+    groups: usize,
+    activation: Activation,
+    output_shape: Vec<usize>,
+    params: Vec<Param>,
+    /// A 1x1 kernel with stride 1 and no padding: the columns are the input.
+    identity_columns: bool,
+    /// Samples per chunk of work.
+    chunk: usize,
+}
+
+impl Conv {
+    /// Builds the layer for inputs of per-sample shape `input`, with zero
+    /// weights (see [`add_conv`] for initialized ones).
+    pub fn new(name: &str, config: &ConvConfig, input: &[usize]) -> Result<Conv> {
+        config.validate(name)?;
+        let class_name = config.class_name();
+        check_input_rank(name, class_name, config.rank, input)?;
+        let channels = input[config.rank];
+        if channels % config.groups != 0 {
+            return Err(Error::Shape(format!(
+                "layer \"{name}\" ({class_name}): the input {} has {channels} channels, which `groups` = {} does not divide",
+                format_batch_shape(input),
+                config.groups
+            )));
+        }
+        let window = build_window(
+            name,
+            class_name,
+            input,
+            &config.kernel_size,
+            &config.strides,
+            &config.dilation_rate,
+            config.padding,
+            "kernel",
+        )?;
+        let mut output_shape = window.output_dims(config.rank);
+        output_shape.push(config.filters);
+        let mut kernel_shape = config.kernel_size.clone();
+        kernel_shape.extend([channels / config.groups, config.filters]);
+        let mut params = vec![Param {
+            name: "kernel".into(),
+            value: vec![0.0; kernel_shape.iter().product()],
+            shape: kernel_shape,
+            trainable: true,
+        }];
+        if config.use_bias {
+            params.push(Param {
+                name: "bias".into(),
+                shape: vec![config.filters],
+                value: vec![0.0; config.filters],
+                trainable: true,
+            });
+        }
+        let identity_columns = window
+            .axes
+            .iter()
+            .all(|a| a.kernel == 1 && a.stride == 1 && a.pad_before == 0);
+        Ok(Conv {
+            name: name.to_string(),
+            class_name,
+            chunk: ROWS_PER_CHUNK.div_ceil(window.positions()).max(1),
+            window,
+            channels,
+            filters: config.filters,
+            groups: config.groups,
+            activation: config.activation,
+            output_shape,
+            params,
+            identity_columns,
+        })
+    }
+
+    fn linear(&self) -> bool {
+        self.activation == Activation::Linear
+    }
+
+    fn input_per_sample(&self) -> usize {
+        self.window.input_positions() * self.channels
+    }
+
+    fn output_per_sample(&self) -> usize {
+        self.window.positions() * self.filters
+    }
+
+    /// Width of one group's part of a column-matrix row.
+    fn group_width(&self) -> usize {
+        self.window.taps() * self.channels / self.groups
+    }
+
+    /// Width of a column-matrix row: all groups.
+    fn row_width(&self) -> usize {
+        self.window.taps() * self.channels
+    }
+
+    fn pre_activation_per_sample(&self) -> usize {
+        if self.linear() {
+            0
+        } else {
+            self.output_per_sample()
+        }
+    }
+
+    fn columns_per_sample(&self) -> usize {
+        if self.identity_columns {
+            0
+        } else {
+            self.window.positions() * self.row_width()
+        }
+    }
+
+    fn chunk_count(&self, batch: usize) -> usize {
+        batch.div_ceil(self.chunk)
+    }
+
+    /// Multiply-adds of one forward pass, to decide on threads.
+    fn work(&self, batch: usize) -> usize {
+        batch * self.window.positions() * self.group_width() * self.filters
+    }
+
+    /// Copies the input windows of one sample into its column matrix.
+    fn im2col(&self, x: &[f32], columns: &mut [f32]) {
+        let group_channels = self.channels / self.groups;
+        let group_width = self.group_width();
+        let row_width = self.row_width();
+        let [ad, ah, aw] = self.window.axes;
+        let mut position = 0;
+        for od in 0..ad.output {
+            for oh in 0..ah.output {
+                for ow in 0..aw.output {
+                    let row = &mut columns[position * row_width..(position + 1) * row_width];
+                    self.window.for_each_tap(od, oh, ow, |tap, source| {
+                        for g in 0..self.groups {
+                            let at = g * group_width + tap * group_channels;
+                            let dst = &mut row[at..at + group_channels];
+                            match source {
+                                Some(p) => {
+                                    let from = p * self.channels + g * group_channels;
+                                    dst.copy_from_slice(&x[from..from + group_channels]);
+                                }
+                                None => dst.fill(0.0),
+                            }
+                        }
+                    });
+                    position += 1;
+                }
+            }
+        }
+    }
+
+    /// Adds a column-matrix gradient of one sample onto the input positions
+    /// its entries came from; `dx` is overwritten.
+    fn col2im(&self, d_columns: &[f32], dx: &mut [f32]) {
+        dx.fill(0.0);
+        let group_channels = self.channels / self.groups;
+        let group_width = self.group_width();
+        let row_width = self.row_width();
+        let [ad, ah, aw] = self.window.axes;
+        let mut position = 0;
+        for od in 0..ad.output {
+            for oh in 0..ah.output {
+                for ow in 0..aw.output {
+                    let row = &d_columns[position * row_width..(position + 1) * row_width];
+                    self.window.for_each_tap(od, oh, ow, |tap, source| {
+                        if let Some(p) = source {
+                            for g in 0..self.groups {
+                                let at = g * group_width + tap * group_channels;
+                                let to = p * self.channels + g * group_channels;
+                                dx[to..to + group_channels]
+                                    .iter_mut()
+                                    .zip(&row[at..at + group_channels])
+                                    .for_each(|(d, v)| *d += v);
+                            }
+                        }
+                    });
+                    position += 1;
+                }
+            }
+        }
+    }
+
+    /// Views group `g` of a column matrix with `rows` rows.
+    fn columns_of_group<'a>(&self, columns: &'a [f32], rows: usize, g: usize) -> MatRef<'a> {
+        MatRef {
+            data: &columns[g * self.group_width()..],
+            rows,
+            cols: self.group_width(),
+            row_stride: self.row_width(),
+            col_stride: 1,
+        }
+    }
+
+    /// Views the kernel columns of group `g`: `group_width x filters / groups`.
+    fn kernel_of_group(&self, g: usize) -> MatRef<'_> {
+        let group_filters = self.filters / self.groups;
+        MatRef {
+            data: &self.params[0].value[g * group_filters..],
+            rows: self.group_width(),
+            cols: group_filters,
+            row_stride: self.filters,
+            col_stride: 1,
+        }
+    }
+
+    /// Views the filters of group `g` in a `rows x filters` matrix.
+    fn filters_of_group<'a>(&self, m: &'a [f32], rows: usize, g: usize) -> MatRef<'a> {
+        let group_filters = self.filters / self.groups;
+        MatRef {
+            data: &m[g * group_filters..],
+            rows,
+            cols: group_filters,
+            row_stride: self.filters,
+            col_stride: 1,
+        }
+    }
+
+    /// Forward pass of one chunk of samples: columns, product, bias and
+    /// activation. `z` is empty for a linear layer.
+    fn forward_chunk(
+        &self,
+        x: &[f32],
+        y: &mut [f32],
+        z: &mut [f32],
+        columns: &mut [f32],
+        parallel_product: bool,
+    ) {
+        let samples = y.len() / self.output_per_sample();
+        let rows = samples * self.window.positions();
+        let columns: &[f32] = if self.identity_columns {
+            x
+        } else {
+            let (x_len, c_len) = (self.input_per_sample(), self.columns_per_sample());
+            for s in 0..samples {
+                self.im2col(
+                    &x[s * x_len..(s + 1) * x_len],
+                    &mut columns[s * c_len..(s + 1) * c_len],
+                );
+            }
+            columns
+        };
+        let linear = self.linear();
+        let pre: &mut [f32] = if linear { &mut *y } else { &mut *z };
+        let group_filters = self.filters / self.groups;
+        for g in 0..self.groups {
+            let out = MatMut {
+                data: &mut pre[g * group_filters..],
+                rows,
+                cols: group_filters,
+                row_stride: self.filters,
+            };
+            matmul_strided(
+                self.columns_of_group(columns, rows, g),
+                self.kernel_of_group(g),
+                out,
+                false,
+                parallel_product,
+            );
+        }
+        if let Some(bias) = self.params.get(1) {
+            for row in pre.chunks_exact_mut(self.filters) {
+                row.iter_mut().zip(&bias.value).for_each(|(v, b)| *v += b);
+            }
+        }
+        if !linear {
+            self.activation.forward(z, y, self.filters);
+        }
+    }
+
+    /// Backward pass of one chunk: this chunk's kernel and bias gradients
+    /// into `kernel_partial` and `bias_partial`, and the input gradient
+    /// when `dx` is not empty (`d_columns` is then its column-matrix buffer).
+    #[allow(clippy::too_many_arguments)]
+    fn backward_chunk(
+        &self,
+        columns: &[f32],
+        dz: &[f32],
+        kernel_partial: &mut [f32],
+        bias_partial: &mut [f32],
+        d_columns: &mut [f32],
+        dx: &mut [f32],
+        parallel_product: bool,
+    ) {
+        let rows = dz.len() / self.filters;
+        let group_filters = self.filters / self.groups;
+        for g in 0..self.groups {
+            let out = MatMut {
+                data: &mut kernel_partial[g * group_filters..],
+                rows: self.group_width(),
+                cols: group_filters,
+                row_stride: self.filters,
+            };
+            matmul_strided(
+                self.columns_of_group(columns, rows, g).t(),
+                self.filters_of_group(dz, rows, g),
+                out,
+                false,
+                parallel_product,
+            );
+        }
+        if !bias_partial.is_empty() {
+            bias_partial.fill(0.0);
+            for row in dz.chunks_exact(self.filters) {
+                bias_partial.iter_mut().zip(row).for_each(|(b, v)| *b += v);
+            }
+        }
+        if dx.is_empty() {
+            return;
+        }
+        let target: &mut [f32] = if self.identity_columns {
+            &mut *dx
+        } else {
+            &mut *d_columns
+        };
+        for g in 0..self.groups {
+            let out = MatMut {
+                data: &mut target[g * self.group_width()..],
+                rows,
+                cols: self.group_width(),
+                row_stride: self.row_width(),
+            };
+            matmul_strided(
+                self.filters_of_group(dz, rows, g),
+                self.kernel_of_group(g).t(),
+                out,
+                false,
+                parallel_product,
+            );
+        }
+        if !self.identity_columns {
+            let (c_len, x_len) = (self.columns_per_sample(), self.input_per_sample());
+            for (s, dx_sample) in dx.chunks_exact_mut(x_len).enumerate() {
+                self.col2im(&d_columns[s * c_len..(s + 1) * c_len], dx_sample);
+            }
+        }
+    }
+}
+
+impl Layer for Conv {
+    fn class_name(&self) -> &'static str {
+        self.class_name
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn output_shape(&self) -> &[usize] {
+        &self.output_shape
+    }
+    fn params(&self) -> &[Param] {
+        &self.params
+    }
+    fn params_mut(&mut self) -> &mut [Param] {
+        &mut self.params
+    }
+    fn scratch_per_sample(&self) -> usize {
+        self.pre_activation_per_sample() + self.columns_per_sample()
+    }
+    fn workspace_len(&self, batch: usize) -> usize {
+        let partials = self.chunk_count(batch) * (self.group_width() * self.filters + self.filters);
+        partials + batch * self.columns_per_sample()
+    }
+    fn output_activation(&self) -> Option<Activation> {
+        Some(self.activation)
+    }
+    fn logits<'a>(&self, _x: &'a [f32], scratch: &'a [f32]) -> &'a [f32] {
+        scratch
+    }
+
+    fn forward(
+        &self,
+        x: &[f32],
+        batch: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+        _ctx: &mut ForwardCtx,
+    ) {
+        let (x_len, y_len) = (self.input_per_sample(), self.output_per_sample());
+        let (z_len, c_len) = (self.pre_activation_per_sample(), self.columns_per_sample());
+        let (z, rest) = scratch.split_at_mut(batch * z_len);
+        let columns = &mut rest[..batch * c_len];
+        let chunks = self.chunk_count(batch);
+        let parallel = worth_parallel(self.work(batch), chunks);
+        let n = self.chunk;
+        Chunks::new(
+            [&x[..batch * x_len]],
+            [n * x_len],
+            [&mut y[..batch * y_len], z, columns],
+            [n * y_len, n * z_len, n * c_len],
+        )
+        .for_each(chunks, parallel, &|_, chunk| {
+            let [x] = chunk.read;
+            let [y, z, columns] = chunk.write;
+            self.forward_chunk(x, y, z, columns, chunks == 1);
+        });
+    }
+
+    fn backward(&self, args: BackwardArgs) {
+        let mut workspace = vec![0.0; self.workspace_len(args.batch)];
+        self.backward_in(args, &mut workspace);
+    }
+
+    fn backward_in(&self, args: BackwardArgs, workspace: &mut [f32]) {
+        let batch = args.batch;
+        let (x_len, y_len) = (self.input_per_sample(), self.output_per_sample());
+        let (z_len, c_len) = (self.pre_activation_per_sample(), self.columns_per_sample());
+        let dz = &mut args.dy[..batch * y_len];
+        if !self.linear() && !args.dy_is_preactivation {
+            let z = &args.scratch[..batch * z_len];
+            self.activation
+                .backward(z, &args.y[..batch * y_len], dz, self.filters);
+        }
+        let dz: &[f32] = dz;
+        let columns: &[f32] = if self.identity_columns {
+            &args.x[..batch * x_len]
+        } else {
+            &args.scratch[batch * z_len..batch * (z_len + c_len)]
+        };
+        let columns_len = if self.identity_columns { x_len } else { c_len };
+
+        let chunks = self.chunk_count(batch);
+        let kernel_len = self.group_width() * self.filters;
+        let bias_len = if self.params.len() > 1 {
+            self.filters
+        } else {
+            0
+        };
+        let (kernel_partials, rest) = workspace.split_at_mut(chunks * kernel_len);
+        let (bias_partials, rest) = rest.split_at_mut(chunks * bias_len);
+        let want_dx = args.dx.is_some();
+        let (dx, d_columns): (&mut [f32], &mut [f32]) = match args.dx {
+            Some(dx) => (&mut dx[..batch * x_len], &mut rest[..batch * c_len]),
+            None => (&mut [], &mut []),
+        };
+        let (dx_stride, d_columns_stride) = if want_dx { (x_len, c_len) } else { (0, 0) };
+
+        let parallel = worth_parallel(3 * self.work(batch), chunks);
+        let n = self.chunk;
+        Chunks::new(
+            [columns, dz],
+            [n * columns_len, n * y_len],
+            [kernel_partials, bias_partials, d_columns, dx],
+            [kernel_len, bias_len, n * d_columns_stride, n * dx_stride],
+        )
+        .for_each(chunks, parallel, &|_, chunk| {
+            let [columns, dz] = chunk.read;
+            let [kernel_partial, bias_partial, d_columns, dx] = chunk.write;
+            self.backward_chunk(
+                columns,
+                dz,
+                kernel_partial,
+                bias_partial,
+                d_columns,
+                dx,
+                chunks == 1,
+            );
+        });
+
+        let parallel_sum = crate::pool::in_pool() && rayon::current_num_threads() > 1;
+        sum_partials(
+            &workspace[..chunks * kernel_len],
+            &mut args.grads[0],
+            parallel_sum,
+        );
+        if bias_len > 0 {
+            let start = chunks * kernel_len;
+            sum_partials(
+                &workspace[start..start + chunks * bias_len],
+                &mut args.grads[1],
+                parallel_sum,
+            );
+        }
+    }
+}
+
+/// Appends a convolution layer to `model`, with weights drawn from the
+/// initializers (a seed of `None` draws from the model's generator).
+pub fn add_conv(
+    model: &mut Model,
+    name: &str,
+    config: &ConvConfig,
+    kernel_init: &(Initializer, Option<u64>),
+    bias_init: &(Initializer, Option<u64>),
+) -> Result<()> {
+    model.add_layer_with(name, |input, rng| {
+        let mut conv = Conv::new(name, config, input)?;
+        let kernel_shape = conv.params[0].shape.clone();
+        conv.params[0].value = kernel_init
+            .0
+            .sample(&kernel_shape, &mut rng_for(kernel_init.1, rng));
+        if let Some(bias) = conv.params.get_mut(1) {
+            bias.value = bias_init
+                .0
+                .sample(&[config.filters], &mut rng_for(bias_init.1, rng));
+        }
+        Ok(Box::new(conv))
+    })
+}
