@@ -67,10 +67,29 @@ engine_call <- function(expr, call = sys.call(-1)) {
 
 # Argument checks. Each names the argument, what it must be and what it got.
 check_count <- function(x, arg, min = 1, call = sys.call(-1)) {
-  if (!is.numeric(x) || length(x) != 1 || is.na(x) || x != round(x) || x < min) {
+  if (!is.numeric(x) || length(x) != 1 || is.na(x) || !is.finite(x) || x != round(x) || x < min) {
     abort(sprintf("`%s` must be a single integer >= %d, got %s.", arg, min, describe(x)), call = call)
   }
+  if (x > .Machine$integer.max) {
+    abort(sprintf("`%s` must be at most %d, got %s.", arg, .Machine$integer.max, format(x)), call = call)
+  }
   invisible(as.integer(x))
+}
+
+# Rejects arguments in `...` that the function does not know, so that a
+# typo such as `epoch = 10` is not silently ignored.
+check_dots_empty <- function(dots, fn, allowed = character(), call = sys.call(-1)) {
+  given <- names(dots)
+  if (length(dots) == 0) {
+    return(invisible())
+  }
+  if (is.null(given)) given <- rep("", length(dots))
+  unknown <- given[!given %in% allowed]
+  if (length(unknown)) {
+    shown <- ifelse(nzchar(unknown), paste0("`", unknown, "`"), "an unnamed argument")
+    abort(sprintf("Unknown argument%s in %s(): %s.", if (length(unknown) > 1) "s" else "", fn,
+      paste(shown, collapse = ", ")), call = call)
+  }
 }
 
 check_number <- function(x, arg, lower = -Inf, upper = Inf, lower_open = FALSE,

@@ -19,6 +19,7 @@ compose_layer <- function(object, layer, input_shape = NULL, call = sys.call(-1)
     return(layer)
   }
   if (inherits(object, "kerust_model")) {
+    check_model(object, call = call)
     add_layer(object, layer, input_shape = input_shape, call = call)
     return(invisible(object))
   }
@@ -56,7 +57,8 @@ layer_dots <- function(dots, call = sys.call(-1)) {
 
 check_shape <- function(shape, arg, call = sys.call(-1)) {
   if (is.list(shape)) shape <- unlist(shape)
-  if (!is.numeric(shape) || length(shape) == 0 || anyNA(shape) || any(shape < 1) || any(shape != round(shape))) {
+  if (!is.numeric(shape) || length(shape) == 0 || anyNA(shape) || any(!is.finite(shape)) || any(shape < 1) ||
+    any(shape != round(shape)) || any(shape > .Machine$integer.max)) {
     abort(sprintf("`%s` must be a vector of positive integers such as c(28, 28, 1), got %s.", arg, describe(shape)), call = call)
   }
   as.integer(shape)

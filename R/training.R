@@ -33,6 +33,7 @@ compile.kerust_model <- function(object, optimizer = "rmsprop", loss = NULL, met
                                  loss_weights = NULL, weighted_metrics = NULL, run_eagerly = FALSE,
                                  steps_per_execution = 1L, jit_compile = "auto", auto_scale_loss = TRUE) {
   check_model(object)
+  check_dots_empty(list(...), "compile")
   if (is.null(loss)) {
     abort("`loss` is required: give a loss name such as \"sparse_categorical_crossentropy\" or a loss_*() object.")
   }
@@ -65,6 +66,7 @@ apply_compile <- function(model, config, call = sys.call(-1)) {
     config$loss$name, config$loss$params, kinds, names, params, schedule
   ), call = call)
   model$engine_compiled <- TRUE
+  refresh_snapshot(model, call = call)
   invisible(model)
 }
 
@@ -122,7 +124,7 @@ prepare_x <- function(x, model, arg = "x", call = sys.call(-1)) {
 
 # Checks y against the loss and output layer, converting factors to
 # 0-based integer labels as keras3 does.
-prepare_y <- function(y, n, model, arg = "y", call = sys.call(-1)) {
+prepare_y <- function(y, n, model, arg = "y", x_arg = "x", call = sys.call(-1)) {
   if (is.null(y)) {
     abort(sprintf("`%s` is missing: give the targets for each sample.", arg), call = call)
   }
@@ -132,7 +134,7 @@ prepare_y <- function(y, n, model, arg = "y", call = sys.call(-1)) {
     abort(sprintf("`%s` must be a numeric vector, matrix or array, got %s.", arg, describe(y)), call = call)
   }
   if (NROW(y) != n) {
-    abort(sprintf("`%s` has %d samples but `x` has %d; they must have one target per sample.", arg, NROW(y), n), call = call)
+    abort(sprintf("`%s` has %d samples but `%s` has %d; they must have one target per sample.", arg, NROW(y), x_arg, n), call = call)
   }
   loss <- model$compiled$loss$name
   units <- engine_call(rs_output_size(model$ptr), call = call)
@@ -151,6 +153,7 @@ prepare_y <- function(y, n, model, arg = "y", call = sys.call(-1)) {
         arg, as.integer(units - 1), as.integer(units), format(y[bad[1]]), bad[1]
       ), call = call)
     }
+    check_metric_targets(model, 1, units, arg, call = call)
     return(as.double(y))
   }
   if (loss == "categorical_crossentropy" && width == 1 && units > 1) {
@@ -165,8 +168,31 @@ prepare_y <- function(y, n, model, arg = "y", call = sys.call(-1)) {
       arg, as.integer(width), as.integer(units), loss
     ), call = call)
   }
+  check_metric_targets(model, width, units, arg, call = call)
   if (is.null(dim(y))) dim(y) <- c(length(y), 1L)
   y
+}
+
+# Rejects metrics whose target format does not match `y`: categorical
+# metrics need one-hot rows, sparse ones integer labels.
+check_metric_targets <- function(model, width, units, arg, call = sys.call(-1)) {
+  metrics <- resolve_metrics(model$compiled$metrics, model$compiled$loss, units, call = call)
+  for (m in metrics) {
+    needs_onehot <- m$kind %in% c("categorical_accuracy", "top_k_categorical_accuracy")
+    needs_labels <- m$kind %in% c("sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy")
+    if (needs_onehot && width == 1 && units > 1) {
+      abort(sprintf(
+        "The metric \"%s\" needs one-hot targets, but `%s` holds one class label per sample. Use metric \"sparse_%s\" (or \"accuracy\"), or one-hot targets from to_categorical().",
+        m$name, arg, m$kind
+      ), call = call)
+    }
+    if (needs_labels && width != 1) {
+      abort(sprintf(
+        "The metric \"%s\" needs integer class labels, but `%s` has %d values per sample. Use metric \"%s\" (or \"accuracy\").",
+        m$name, arg, as.integer(width), sub("^sparse_", "", m$kind)
+      ), call = call)
+    }
+  }
 }
 
 # Makes sure the model is built and compiled before fit() or evaluate().
@@ -254,7 +280,10 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
                              verbose = getOption("keras.verbose", default = "auto"),
                              view_metrics = getOption("keras.view_metrics", default = "auto")) {
   dots <- list(...)
+  check_dots_empty(dots, "fit", allowed = ".interrupt_after")
   interrupt_after <- if (is.null(dots$.interrupt_after)) -1 else dots$.interrupt_after
+  # Training changes the engine model even when it stops early or fails.
+  on.exit(refresh_snapshot(object), add = TRUE)
   x <- prepare_training(object, x, "fit")
   y <- prepare_y(y, dim(x)[1], object)
   batch_size <- if (is.null(batch_size)) 32L else check_count(batch_size, "batch_size", min = 1)
@@ -274,14 +303,14 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   val_y <- NULL
   val_weight <- NULL
   if (!is.null(validation_data)) {
-    if (!is.list(validation_data) || length(validation_data) < 2) {
+    if (is.data.frame(validation_data) || !is.list(validation_data) || length(validation_data) < 2) {
       abort(sprintf("`validation_data` must be a list(x_val, y_val), got %s.", describe(validation_data)))
     }
     if (length(validation_data) > 3) {
       abort(sprintf("`validation_data` must be list(x_val, y_val) or list(x_val, y_val, sample_weight_val), got a list of length %d.", length(validation_data)))
     }
     val_x <- prepare_x(validation_data[[1]], object, arg = "validation_data[[1]]")
-    val_y <- prepare_y(validation_data[[2]], dim(val_x)[1], object, arg = "validation_data[[2]]")
+    val_y <- prepare_y(validation_data[[2]], dim(val_x)[1], object, arg = "validation_data[[2]]", x_arg = "validation_data[[1]]")
     if (length(validation_data) == 3) {
       val_weight <- check_sample_weight(validation_data[[3]], dim(val_x)[1], "validation_data[[3]]")
     }
@@ -361,6 +390,7 @@ evaluate <- function(object, ...) UseMethod("evaluate")
 #' @export
 evaluate.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL, verbose = "auto",
                                   sample_weight = NULL, steps = NULL, callbacks = NULL) {
+  check_dots_empty(list(...), "evaluate")
   x <- prepare_training(object, x, "evaluate")
   y <- prepare_y(y, dim(x)[1], object)
   batch_size <- if (is.null(batch_size)) 32L else check_count(batch_size, "batch_size", min = 1)
@@ -405,6 +435,7 @@ format_metric <- function(v) if (abs(v) > 1e-3 || v == 0) sprintf("%.4f", v) els
 #' predict(model, matrix(runif(6), nrow = 2))
 predict.kerust_model <- function(object, x, ..., batch_size = NULL, verbose = "auto", steps = NULL, callbacks = NULL) {
   check_model(object)
+  if (...length()) check_dots_empty(list(...), "predict")
   if (!is.null(steps) || !is.null(callbacks)) abort("`steps` and `callbacks` are not supported yet; leave them NULL.")
   if (is.null(dim(x)) && is.numeric(x) && is_built(object) &&
     length(object$input_shape) == 1 && object$input_shape > 1 && length(x) == object$input_shape) {

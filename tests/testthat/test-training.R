@@ -253,3 +253,49 @@ test_that("successive fit calls shuffle differently", {
   expect_identical(get_weights(a), get_weights(b))
   expect_false(identical(first, get_weights(a)))
 })
+
+test_that("oversized layers and batches give an error, not a crash", {
+  expect_error(keras_model_sequential(input_shape = 784) |> layer_dense(1e9),
+    "the weights of layer \"dense.*would need .* of memory", class = "kerust_error")
+  model <- keras_model_sequential(input_shape = 1) |> layer_dense(1e5) |> layer_dense(1)
+  compile(model, optimizer = "sgd", loss = "mse")
+  expect_error(fit(model, matrix(0, 1e5, 1), rep(0, 1e5), batch_size = 1e5, verbose = 0),
+    "a batch of 100000 samples would need", class = "kerust_error")
+  expect_equal(dim(predict(model, matrix(0, 2, 1))), c(2L, 1L))
+})
+
+test_that("counts beyond the integer range are rejected", {
+  d <- iris_data()
+  model <- iris_model()
+  expect_error(fit(model, d$x, d$y, batch_size = 1e10, verbose = 0), "`batch_size` must be at most 2147483647, got 1e\\+10", class = "kerust_error")
+  expect_error(fit(model, d$x, d$y, epochs = Inf, verbose = 0), "`epochs` must be a single integer >= 0, got Inf", class = "kerust_error")
+  expect_error(layer_dense(units = 2^31), "`units` must be at most", class = "kerust_error")
+  expect_error(keras_model_sequential(input_shape = 1e10), "`input_shape` must be a vector of positive integers", class = "kerust_error")
+  expect_error(kerust_threads(1e6), "at most .* \\(4 per logical core\\)", class = "kerust_error")
+})
+
+test_that("unknown arguments are rejected", {
+  d <- iris_data()
+  model <- iris_model()
+  expect_error(fit(model, d$x, d$y, epoch = 10, verbose = 0), "Unknown argument in fit\\(\\): `epoch`", class = "kerust_error")
+  expect_error(evaluate(model, d$x, d$y, batchsize = 10), "Unknown argument in evaluate\\(\\): `batchsize`", class = "kerust_error")
+  expect_error(predict(model, d$x, batchsize = 10), "Unknown argument in predict\\(\\): `batchsize`", class = "kerust_error")
+  expect_error(compile(model, loss = "mse", foo = "mae"), "Unknown argument in compile\\(\\): `foo`", class = "kerust_error")
+})
+
+test_that("validation data errors name the right argument", {
+  d <- iris_data()
+  model <- iris_model()
+  expect_error(fit(model, d$x, d$y, validation_data = data.frame(a = 1:3), verbose = 0),
+    "`validation_data` must be a list\\(x_val, y_val\\), got a data frame", class = "kerust_error")
+  expect_error(fit(model, d$x, d$y, validation_data = list(d$x[1:5, ], d$y[1:4]), verbose = 0),
+    "`validation_data\\[\\[2\\]\\]` has 4 samples but `validation_data\\[\\[1\\]\\]` has 5", class = "kerust_error")
+})
+
+test_that("categorical metrics with integer labels are rejected", {
+  d <- iris_data()
+  model <- keras_model_sequential(input_shape = 4) |> layer_dense(3, activation = "softmax")
+  compile(model, optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = "categorical_accuracy")
+  expect_error(fit(model, d$x, d$y, verbose = 0),
+    "The metric \"categorical_accuracy\" needs one-hot targets.*sparse_categorical_accuracy", class = "kerust_error")
+})

@@ -16,9 +16,11 @@ use engine::regularizers::Regularizer;
 use engine::train::{self, Data, FitConfig};
 
 mod callbacks;
+mod conv;
 mod convert;
 mod errors;
 mod observer;
+mod saving;
 
 use errors::{engine_err, guard, r_error};
 
@@ -730,7 +732,8 @@ fn rs_evaluate(
         let weights = weights_of("sample_weight", &sample_weight)?;
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
-            let logs = train::evaluate(
+            let mut obs = observer::RObserver::new(None);
+            let logs = train::evaluate_with(
                 m,
                 Data {
                     x: &xr.data,
@@ -739,6 +742,7 @@ fn rs_evaluate(
                     weights: weights.as_deref(),
                 },
                 batch_size.max(0.0) as usize,
+                &mut obs,
             )
             .map_err(engine_err)?;
             let mut out: Robj = logs.iter().map(|(_, v)| *v).collect::<Vec<f64>>().into();
@@ -756,8 +760,9 @@ fn rs_predict(model: Robj, x: Robj, batch_size: f64) -> Result<Robj> {
         let xr = convert::from_r("x", &x)?;
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
-            let out =
-                train::predict(m, &xr.data, n, batch_size.max(0.0) as usize).map_err(engine_err)?;
+            let mut obs = observer::RObserver::new(None);
+            let out = train::predict_with(m, &xr.data, n, batch_size.max(0.0) as usize, &mut obs)
+                .map_err(engine_err)?;
             let mut dims = vec![n];
             dims.extend_from_slice(m.output_shape());
             if dims.len() == 1 {
@@ -831,6 +836,8 @@ fn rs_output_size(model: Robj) -> Result<f64> {
 
 extendr_module! {
     mod kerust;
+    use saving;
+    use conv;
     fn rs_threads;
     fn rs_set_threads;
     fn rs_roundtrip;

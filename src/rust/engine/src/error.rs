@@ -29,7 +29,7 @@ impl fmt::Display for Error {
             | Error::NonFinite(msg)
             | Error::State(msg)
             | Error::File(msg) => f.write_str(msg),
-            Error::Interrupted => f.write_str("training interrupted by the user"),
+            Error::Interrupted => f.write_str("interrupted by the user"),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod layers;
 pub mod layout;
 pub mod linalg;
 pub mod losses;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod optim;

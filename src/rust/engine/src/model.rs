@@ -152,6 +152,10 @@ impl Model {
         }
         let input = self.output_shape().to_vec();
         let input_dim = *input.last().unwrap_or(&1);
+        crate::memory::check_f32s(
+            input_dim as f64 * units as f64 + units as f64,
+            &format!("the weights of layer \"{name}\""),
+        )?;
         let kernel = kernel_init.sample(
             &[input_dim, units],
             &mut rng_for(kernel_seed, &mut self.rng),
@@ -372,6 +376,27 @@ impl Model {
 
     /// Makes sure the plan has buffers for `batch` samples (and gradients
     /// when `with_gradients`). Buffers only grow.
+    /// Checks that the buffers of a plan for `batch` samples fit in memory.
+    pub fn check_plan_memory(&self, batch: usize, with_gradients: bool) -> Result<()> {
+        let per_sample: f64 = size_of(&self.input_shape) as f64
+            + self
+                .layers
+                .iter()
+                .map(|l| {
+                    let out = size_of(l.output_shape()) as f64;
+                    out * if with_gradients { 2.0 } else { 1.0 } + l.scratch_per_sample() as f64
+                })
+                .sum::<f64>();
+        let params: f64 = self
+            .layers
+            .iter()
+            .flat_map(|l| l.params())
+            .map(|p| p.value.len() as f64)
+            .sum();
+        let total = batch as f64 * per_sample + if with_gradients { params } else { 0.0 };
+        crate::memory::check_f32s(total, &format!("a batch of {batch} samples"))
+    }
+
     pub fn ensure_plan(&mut self, batch: usize, with_gradients: bool, target_width: usize) {
         let plan = &mut self.plan;
         let grow = batch > plan.capacity

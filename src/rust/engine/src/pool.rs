@@ -73,12 +73,24 @@ pub fn threads() -> usize {
     requested_threads()
 }
 
+/// Returns the largest thread count accepted: 4 per logical core. More
+/// threads than cores only add switching, and thousands exhaust the system.
+pub fn max_threads() -> usize {
+    4 * available_cores()
+}
+
 /// Sets the number of threads; the pool is rebuilt on its next use.
 pub fn set_threads(n: usize) -> Result<()> {
     if n == 0 {
         return Err(Error::InvalidArgument(
             "the number of threads must be at least 1".into(),
         ));
+    }
+    let max = max_threads();
+    if n > max {
+        return Err(Error::InvalidArgument(format!(
+            "the number of threads must be at most {max} (4 per logical core), got {n}"
+        )));
     }
     *REQUESTED.lock().unwrap_or_else(|e| e.into_inner()) = Some(n);
     Ok(())

@@ -308,6 +308,7 @@ pub fn fit_with_callbacks(
     };
 
     let batch_size = config.batch_size.min(train_n);
+    model.check_plan_memory(batch_size, true)?;
     model.ensure_plan(batch_size, true, y_width);
     let steps = train_n.div_ceil(batch_size);
     let mut order: Vec<usize> = (0..train_n).collect();
@@ -420,7 +421,7 @@ pub fn fit_with_callbacks(
         }
         let mut logs = collect_logs(model, loss_sum / seen as f64, "");
         if let Some(v) = &validation {
-            let val = evaluate_inner(model, v, config.batch_size, &pool)?;
+            let val = evaluate_inner(model, v, config.batch_size, &pool, observer)?;
             logs.extend(val.into_iter().map(|(n, v)| (format!("val_{n}"), v)));
         }
         if log_learning_rate {
@@ -478,9 +479,11 @@ fn evaluate_inner(
     data: &Data,
     batch_size: usize,
     pool: &rayon::ThreadPool,
+    observer: &mut dyn Observer,
 ) -> Result<Vec<(String, f64)>> {
     let batch_size = batch_size.max(1).min(data.n);
     let y_width = target_width(model);
+    model.check_plan_memory(batch_size, false)?;
     model.ensure_plan(batch_size, false, y_width);
     reset_metrics(model);
     let mut loss_sum = 0.0;
@@ -497,12 +500,25 @@ fn evaluate_inner(
             model.forward(b, false, rng);
             loss_and_metrics(model, b, false) + model.regularization_penalty(b) * b as f64
         });
+        if observer.interrupted() {
+            return Err(Error::Interrupted);
+        }
     }
     Ok(collect_logs(model, loss_sum / data.n as f64, ""))
 }
 
 /// Returns the loss and metrics over `data`, sorted by name.
 pub fn evaluate(model: &mut Model, data: Data, batch_size: usize) -> Result<Vec<(String, f64)>> {
+    evaluate_with(model, data, batch_size, &mut Silent)
+}
+
+/// Like [`evaluate`], checking `observer` for an interrupt between batches.
+pub fn evaluate_with(
+    model: &mut Model,
+    data: Data,
+    batch_size: usize,
+    observer: &mut dyn Observer,
+) -> Result<Vec<(String, f64)>> {
     if batch_size == 0 {
         return Err(Error::InvalidArgument(
             "`batch_size` must be a positive integer, got 0".into(),
@@ -510,11 +526,22 @@ pub fn evaluate(model: &mut Model, data: Data, batch_size: usize) -> Result<Vec<
     }
     check_data(model, &data, "x")?;
     let pool = pool::pool();
-    evaluate_inner(model, &data, batch_size, &pool)
+    evaluate_inner(model, &data, batch_size, &pool, observer)
 }
 
 /// Returns the model output for the `n` samples of `x`, row-major.
 pub fn predict(model: &mut Model, x: &[f32], n: usize, batch_size: usize) -> Result<Vec<f32>> {
+    predict_with(model, x, n, batch_size, &mut Silent)
+}
+
+/// Like [`predict`], checking `observer` for an interrupt between batches.
+pub fn predict_with(
+    model: &mut Model,
+    x: &[f32],
+    n: usize,
+    batch_size: usize,
+    observer: &mut dyn Observer,
+) -> Result<Vec<f32>> {
     if batch_size == 0 {
         return Err(Error::InvalidArgument(
             "`batch_size` must be a positive integer, got 0".into(),
@@ -522,12 +549,14 @@ pub fn predict(model: &mut Model, x: &[f32], n: usize, batch_size: usize) -> Res
     }
     let x_width = size_of(model.input_shape());
     let out_width = size_of(model.output_shape());
+    crate::memory::check_f32s(n as f64 * out_width as f64, "the predictions")?;
     let mut out = vec![0f32; n * out_width];
     if n == 0 {
         return Ok(out);
     }
     let batch_size = batch_size.min(n);
     let y_width = target_width(model);
+    model.check_plan_memory(batch_size, false)?;
     model.ensure_plan(batch_size, false, y_width);
     let mut rng = StdRng::seed_from_u64(0);
     // A single small batch is cheaper on the calling thread than through the pool.
@@ -543,6 +572,9 @@ pub fn predict(model: &mut Model, x: &[f32], n: usize, batch_size: usize) -> Res
             pool::install(|| model.forward(b, false, rng));
         }
         out[start * out_width..end * out_width].copy_from_slice(model.output(b));
+        if end < n && observer.interrupted() {
+            return Err(Error::Interrupted);
+        }
     }
     Ok(out)
 }
