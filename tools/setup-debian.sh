@@ -5,7 +5,7 @@
 # must already be installed, for example with rustup.
 set -euo pipefail
 
-PACKAGES="r-base-dev r-cran-testthat r-cran-generics r-cran-ggplot2 dataset-fashion-mnist"
+PACKAGES="r-base-dev r-cran-testthat r-cran-generics r-cran-ggplot2 r-cran-mlbench r-cran-knitr r-cran-rmarkdown pandoc dataset-fashion-mnist"
 
 missing=""
 for pkg in $PACKAGES; do
