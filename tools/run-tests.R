@@ -2,6 +2,9 @@
 # totals as "N passed, N failed"; exits with status 1 on any failure.
 library(testthat)
 
+# Run the tests that CRAN would skip (reading the full Fashion-MNIST data).
+Sys.setenv(NOT_CRAN = "true")
+
 result <- test_dir(
   "tests/testthat",
   package = "kerust",

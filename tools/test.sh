@@ -11,3 +11,5 @@ bash tools/setup-debian.sh
 R CMD INSTALL --no-test-load .
 (cd src/rust && cargo test --locked --workspace)
 Rscript tools/run-tests.R
+# The vignettes must build (they train small models on real data).
+Rscript -e 'for (f in list.files("vignettes", "[.]Rmd$", full.names = TRUE)) rmarkdown::render(f, output_dir = tempdir(), quiet = TRUE)'
