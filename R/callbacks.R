@@ -276,6 +276,9 @@ make_dispatcher <- function(model, callbacks) {
   if (length(with_handlers) == 0) {
     return(NULL)
   }
+  for (cb in with_handlers) {
+    if (!is.null(cb$state)) cb$state$model <- model
+  }
   function(event, index, logs, lr) {
     tryCatch(
       {
@@ -300,4 +303,116 @@ callback_event_flags <- function(callbacks) {
   vapply(callback_events, function(event) {
     any(vapply(callbacks, function(cb) !is.null(cb$handlers[[event]]), TRUE))
   }, TRUE)
+}
+
+#' Save the model during training
+#'
+#' Saves the model (or only its weights) at the end of every epoch, or
+#' every `save_freq` batches, to `filepath`, as keras's ModelCheckpoint does.
+#' `filepath` may contain placeholders in Python's format syntax, filled
+#' from the epoch number (1-based, as keras writes it) and the logs, e.g.
+#' `"model-{epoch:02d}-{val_loss:.2f}.keras"`. With `save_best_only =
+#' TRUE`, only a value of `monitor` better than the best so far is saved.
+#'
+#' @inheritParams callback_early_stopping
+#' @param filepath Path of the file to write: `.keras` for the whole model,
+#'   `.weights.safetensors` with `save_weights_only = TRUE`.
+#' @param save_best_only Whether to save only when `monitor` improves.
+#' @param save_weights_only Whether to save only the weights.
+#' @param save_freq `"epoch"`, or a number of batches between saves.
+#' @param initial_value_threshold `NULL`, or the value `monitor` must beat
+#'   for the first save with `save_best_only = TRUE`.
+#' @returns A callback object for `fit(callbacks = )`.
+#' @family callbacks
+#' @export
+#' @examples
+#' checkpoint <- callback_model_checkpoint(
+#'   file.path(tempdir(), "model-{epoch:02d}.keras")
+#' )
+callback_model_checkpoint <- function(filepath, monitor = "val_loss", verbose = 0L, save_best_only = FALSE,
+                                      save_weights_only = FALSE, mode = c("auto", "min", "max"),
+                                      save_freq = "epoch", initial_value_threshold = NULL) {
+  check_string(filepath, "filepath")
+  check_string(monitor, "monitor")
+  verbose <- check_count(verbose, "verbose", min = 0)
+  check_flag(save_best_only, "save_best_only")
+  check_flag(save_weights_only, "save_weights_only")
+  mode <- check_mode(mode)
+  if (!identical(save_freq, "epoch")) save_freq <- check_count(save_freq, "save_freq", min = 1)
+  if (!is.null(initial_value_threshold)) check_number(initial_value_threshold, "initial_value_threshold")
+  name <- sub("^val_", "", monitor)
+  maximise <- mode == "max" || (mode == "auto" && grepl("acc|auc|precision|recall|r2", name))
+  state <- new.env(parent = emptyenv())
+  state$best <- initial_value_threshold
+  state$batches <- 0L
+  state$model <- NULL
+  save <- function(epoch, logs) {
+    if (save_best_only) {
+      current <- logs[[monitor]]
+      if (is.null(current)) {
+        stop(sprintf(
+          "callback_model_checkpoint(): `monitor` = \"%s\" is not a logged metric; available: %s",
+          monitor, paste(names(logs), collapse = ", ")
+        ), call. = FALSE)
+      }
+      improved <- is.null(state$best) || (if (maximise) current > state$best else current < state$best)
+      if (!improved) {
+        if (verbose > 0) cat(sprintf("\nEpoch %d: %s did not improve from %s\n", epoch + 1, monitor, format(state$best)))
+        return(invisible())
+      }
+      if (verbose > 0) {
+        cat(sprintf("\nEpoch %d: %s improved from %s to %s, saving model to %s\n", epoch + 1, monitor,
+          format(state$best %||% Inf), format(current), format_checkpoint_path(filepath, epoch, logs)))
+      }
+      state$best <- current
+    } else if (verbose > 0) {
+      cat(sprintf("\nEpoch %d: saving model to %s\n", epoch + 1, format_checkpoint_path(filepath, epoch, logs)))
+    }
+    save_model_file(state$model, format_checkpoint_path(filepath, epoch, logs), weights_only = save_weights_only)
+  }
+  handlers <- if (identical(save_freq, "epoch")) {
+    list(epoch_end = function(index, logs, lr) save(index, logs))
+  } else {
+    list(
+      epoch_begin = function(index, logs, lr) {
+        state$epoch <- index
+        NULL
+      },
+      batch_end = function(index, logs, lr) {
+        state$batches <- state$batches + 1L
+        if (state$batches %% save_freq == 0) save(state$epoch %||% 0L, logs)
+        NULL
+      }
+    )
+  }
+  new_callback("model_checkpoint", handlers = handlers, state = state)
+}
+
+# Fills Python-style placeholders ("{epoch:02d}", "{val_loss:.2f}") of a
+# checkpoint path from the 0-based epoch and the logs, as keras does.
+format_checkpoint_path <- function(path, epoch, logs) {
+  values <- c(list(epoch = epoch + 1L), logs)
+  pattern <- "\\{([A-Za-z_][A-Za-z0-9_]*)(:([^}]*))?\\}"
+  matches <- regmatches(path, gregexpr(pattern, path))[[1]]
+  for (m in unique(matches)) {
+    parts <- regmatches(m, regexec(pattern, m))[[1]]
+    key <- parts[2]
+    spec <- parts[4]
+    value <- values[[key]]
+    if (is.null(value)) {
+      stop(sprintf(
+        "the checkpoint path uses {%s}, which is not in the logs (available: epoch, %s)",
+        key, paste(names(logs), collapse = ", ")
+      ), call. = FALSE)
+    }
+    text <- if (!nzchar(spec)) {
+      format(value)
+    } else if (grepl("d$", spec)) {
+      sprintf(paste0("%", spec), as.integer(round(value)))
+    } else {
+      sprintf(paste0("%", spec), value)
+    }
+    path <- gsub(m, text, path, fixed = TRUE)
+  }
+  path
 }
