@@ -15,7 +15,11 @@
 #' @param metrics A character vector or list of metric names and
 #'   `metric_*()` objects (see [metrics]), or `NULL`.
 #' @param ... Unused.
-#' @param loss_weights,weighted_metrics Not supported yet; must be `NULL`.
+#' @param weighted_metrics Like `metrics`, but weighted by `sample_weight`
+#'   and `class_weight` in [fit()] and [evaluate()]; as in keras, `metrics`
+#'   ignore sample weights. A weighted metric whose name is also in
+#'   `metrics` is reported as `weighted_<name>`.
+#' @param loss_weights Not supported yet; must be `NULL`.
 #' @param run_eagerly,steps_per_execution,jit_compile,auto_scale_loss
 #'   Accepted for compatibility with keras and ignored: the engine always
 #'   runs compiled code, one step at a time.
@@ -38,11 +42,12 @@ compile.kerust_model <- function(object, optimizer = "rmsprop", loss = NULL, met
     abort("`loss` is required: give a loss name such as \"sparse_categorical_crossentropy\" or a loss_*() object.")
   }
   if (!is.null(loss_weights)) abort("`loss_weights` is not supported yet; leave it NULL.")
-  if (!is.null(weighted_metrics)) abort("`weighted_metrics` is not supported yet; leave it NULL.")
+
   optimizer <- resolve_optimizer(optimizer)
   loss <- resolve_loss(loss)
   resolve_metrics(metrics, loss, NA)
-  config <- list(optimizer = optimizer, loss = loss, metrics = metrics)
+  resolve_metrics(weighted_metrics, loss, NA)
+  config <- list(optimizer = optimizer, loss = loss, metrics = metrics, weighted_metrics = weighted_metrics)
   if (is_built(object)) apply_compile(object, config)
   object$compiled <- config
   invisible(object)
@@ -52,12 +57,21 @@ compile.kerust_model <- function(object, optimizer = "rmsprop", loss = NULL, met
 apply_compile <- function(model, config, call = sys.call(-1)) {
   output_size <- engine_call(rs_output_size(model$ptr), call = call)
   metrics <- resolve_metrics(config$metrics, config$loss, output_size, call = call)
+  weighted <- resolve_metrics(config$weighted_metrics, config$loss, output_size, call = call)
+  # keras names a weighted metric "weighted_<name>" when `metrics` has the same name.
+  plain_names <- vapply(metrics, function(m) m$name, "")
+  weighted <- lapply(weighted, function(m) {
+    if (m$name %in% plain_names) m$name <- paste0("weighted_", m$name)
+    m$params <- c(m$params, list(weighted = TRUE))
+    m
+  })
+  metrics <- c(metrics, weighted)
   kinds <- vapply(metrics, function(m) m$kind, "")
   names <- vapply(metrics, function(m) m$name, "")
   if (anyDuplicated(names)) {
     abort(sprintf("Metric names must be unique, got %s.", paste(names, collapse = ", ")), call = call)
   }
-  params <- as.double(unlist(lapply(metrics, function(m) c(m$threshold, m$k))))
+  params <- lapply(metrics, function(m) m$params)
   opt <- config$optimizer
   schedule <- if (inherits(opt$learning_rate, "kerust_schedule")) unclass(opt$learning_rate) else NULL
   learning_rate <- if (is.null(schedule)) opt$learning_rate else schedule$initial_learning_rate %||% 0
@@ -179,7 +193,19 @@ check_metric_targets <- function(model, width, units, arg, call = sys.call(-1)) 
   metrics <- resolve_metrics(model$compiled$metrics, model$compiled$loss, units, call = call)
   for (m in metrics) {
     needs_onehot <- m$kind %in% c("categorical_accuracy", "top_k_categorical_accuracy")
-    needs_labels <- m$kind %in% c("sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy")
+    needs_labels <- m$kind %in% c(
+      "sparse_categorical_accuracy", "sparse_top_k_categorical_accuracy", "sparse_categorical_crossentropy"
+    )
+    needs_output_shape <- m$kind %in% c(
+      "auc", "precision", "recall", "binary_crossentropy", "categorical_crossentropy",
+      "mean_absolute_percentage_error", "r2_score"
+    )
+    if (needs_output_shape && width != units) {
+      abort(sprintf(
+        "The metric \"%s\" needs targets with the output's %d values per sample, but `%s` has %d. With integer class labels, use one-hot targets from to_categorical().",
+        m$name, as.integer(units), arg, as.integer(width)
+      ), call = call)
+    }
     if (needs_onehot && width == 1 && units > 1) {
       abort(sprintf(
         "The metric \"%s\" needs one-hot targets, but `%s` holds one class label per sample. Use metric \"sparse_%s\" (or \"accuracy\"), or one-hot targets from to_categorical().",
@@ -250,8 +276,9 @@ prepare_training <- function(object, x, what, call = sys.call(-1)) {
 #'   mapping class labels (0-based, as names) to weights; each sample's loss
 #'   is multiplied by the weight of its class.
 #' @param sample_weight `NULL`, or a non-negative weight per sample. The loss
-#'   of a batch is `sum(w * loss) / batch_size` and metrics are weighted
-#'   means, as in keras. With `class_weight`, the two multiply.
+#'   of a batch is `sum(w * loss) / batch_size`, as in keras; only
+#'   `weighted_metrics` of [compile()] use the weights. With `class_weight`,
+#'   the two multiply.
 #' @param steps_per_epoch,validation_steps Not supported yet; must be `NULL`.
 #' @param initial_epoch Epoch to start from (1-based), to resume training.
 #' @param validation_batch_size Batch size for validation; `NULL` means

@@ -131,3 +131,17 @@ test_that("new optimizers train", {
     expect_lt(h$metrics$loss[20], h$metrics$loss[1])
   }
 })
+
+test_that("only weighted_metrics use sample weights, as in keras", {
+  # Prediction = x with a unit kernel; absolute errors (1, 2, 3, 0).
+  # mae ignores the weights: 1.5. weighted_mae with weights (1, 0, 0, 3):
+  # (1 * 1 + 3 * 0) / (1 + 0 + 0 + 3) = 0.25. The mse loss is weighted:
+  # sum(w * e^2) / 4 = (1 + 0) / 4 = 0.25.
+  model <- keras_model_sequential(input_shape = 1) |>
+    layer_dense(1, use_bias = FALSE, kernel_initializer = "ones")
+  compile(model, optimizer = "sgd", loss = "mse", metrics = "mae", weighted_metrics = "mae")
+  r <- evaluate(model, matrix(1:4), c(0, 0, 0, 4), sample_weight = c(1, 0, 0, 3), verbose = 0)
+  expect_equal(r$mae, 1.5, tolerance = 1e-6)
+  expect_equal(r$weighted_mae, 0.25, tolerance = 1e-6)
+  expect_equal(r$loss, 0.25, tolerance = 1e-6)
+})

@@ -9,7 +9,6 @@ use extendr_api::Result;
 use engine::activations::Activation;
 use engine::init::Initializer;
 use engine::losses::Loss;
-use engine::metrics::{Metric, MetricKind};
 use engine::model::{size_of, Compiled, Model};
 use engine::optim::{Clipping, Optimizer, OptimizerKind, Schedule};
 use engine::regularizers::Regularizer;
@@ -19,6 +18,7 @@ mod callbacks;
 mod conv;
 mod convert;
 mod errors;
+mod metrics;
 mod observer;
 mod saving;
 
@@ -450,15 +450,9 @@ fn rs_compile(
             lget("delta", 1.0) as f32,
         )
         .map_err(engine_err)?;
-        let mp = metric_params.as_real_vector().unwrap_or_default();
-        let mut metrics = Vec::new();
-        for (i, (kind, name)) in metric_kinds.iter().zip(&metric_names).enumerate() {
-            let threshold = mp.get(2 * i).copied().unwrap_or(0.5) as f32;
-            let k = mp.get(2 * i + 1).copied().unwrap_or(5.0) as usize;
-            let kind = MetricKind::from_name(kind, threshold, k).map_err(engine_err)?;
-            metrics.push(Metric::new(name, kind));
-        }
         with_model(&model, |m| {
+            let width = size_of(m.output_shape());
+            let metrics = metrics::metrics_of(&metric_kinds, &metric_names, &metric_params, width)?;
             m.compiled = Some(Compiled {
                 loss,
                 metrics,

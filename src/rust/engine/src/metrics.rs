@@ -1,10 +1,21 @@
-//! Metrics, reported as keras reports them: the mean over all samples seen
-//! in the epoch of a per-sample value (for `rmse`, the square root of the
-//! running mean squared error).
+//! Metrics, reported as keras reports them. Most are the mean over all
+//! samples seen in the epoch of a per-sample value (for `rmse`, the square
+//! root of the running mean squared error). Precision, recall and AUC keep
+//! confusion counts per threshold (`confusion`), and the R2 score keeps
+//! per-column sums of targets and residuals (`r2`).
+
+mod confusion;
+mod r2;
+
+pub use confusion::{AucCurve, AucSpec, AucSummation, ConfusionSpec, NEG_INF};
+pub use r2::R2Aggregation;
 
 use crate::error::{Error, Result};
+use crate::losses::Loss;
+use confusion::{ConfusionCounts, CurveCounts};
+use r2::R2Sums;
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum MetricKind {
     /// Class index target, probability rows.
     SparseCategoricalAccuracy,
@@ -22,6 +33,36 @@ pub enum MetricKind {
     MeanAbsoluteError,
     MeanSquaredError,
     RootMeanSquaredError,
+    /// `100 |y - p| / max(|y|, 1e-7)`, averaged over the last axis.
+    MeanAbsolutePercentageError,
+    /// The binary crossentropy loss of each sample, as a metric.
+    BinaryCrossentropy {
+        from_logits: bool,
+        label_smoothing: f32,
+    },
+    /// The categorical crossentropy loss of each sample (one-hot targets).
+    CategoricalCrossentropy {
+        from_logits: bool,
+        label_smoothing: f32,
+    },
+    /// The crossentropy of each sample with a class index target. A sample
+    /// whose label is `ignore_class` has the value 0 (see [`Metric::update`]).
+    SparseCategoricalCrossentropy {
+        from_logits: bool,
+        ignore_class: Option<i32>,
+    },
+    /// `TP / (TP + FP)` over all values seen.
+    Precision(ConfusionSpec),
+    /// `TP / (TP + FN)` over all values seen.
+    Recall(ConfusionSpec),
+    /// Area under the ROC or PR curve, from confusion counts at fixed thresholds.
+    Auc(AucSpec),
+    /// Coefficient of determination over all samples seen, adjusted for
+    /// `num_regressors` regressors when that is not 0.
+    R2Score {
+        aggregation: R2Aggregation,
+        num_regressors: usize,
+    },
 }
 
 /// Metric names accepted by [`MetricKind::from_name`].
@@ -38,11 +79,23 @@ pub const METRIC_NAMES: &[&str] = &[
     "mean_squared_error",
     "rmse",
     "root_mean_squared_error",
+    "mape",
+    "mean_absolute_percentage_error",
+    "binary_crossentropy",
+    "bce",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "precision",
+    "recall",
+    "auc",
+    "r2_score",
 ];
 
 impl MetricKind {
     /// Looks up a metric by keras name; "accuracy" must be resolved against
-    /// the loss before it gets here.
+    /// the loss before it gets here. Metrics with more options than
+    /// `threshold` and `k` get keras's defaults; build their variants
+    /// directly to set the options.
     pub fn from_name(name: &str, threshold: f32, k: usize) -> Result<MetricKind> {
         Ok(match name {
             "binary_accuracy" => MetricKind::BinaryAccuracy { threshold },
@@ -57,6 +110,26 @@ impl MetricKind {
             "mae" | "mean_absolute_error" => MetricKind::MeanAbsoluteError,
             "mse" | "mean_squared_error" => MetricKind::MeanSquaredError,
             "rmse" | "root_mean_squared_error" => MetricKind::RootMeanSquaredError,
+            "mape" | "mean_absolute_percentage_error" => MetricKind::MeanAbsolutePercentageError,
+            "binary_crossentropy" | "bce" => MetricKind::BinaryCrossentropy {
+                from_logits: false,
+                label_smoothing: 0.0,
+            },
+            "categorical_crossentropy" => MetricKind::CategoricalCrossentropy {
+                from_logits: false,
+                label_smoothing: 0.0,
+            },
+            "sparse_categorical_crossentropy" => MetricKind::SparseCategoricalCrossentropy {
+                from_logits: false,
+                ignore_class: None,
+            },
+            "precision" => MetricKind::Precision(ConfusionSpec::default()),
+            "recall" => MetricKind::Recall(ConfusionSpec::default()),
+            "auc" => MetricKind::Auc(AucSpec::default()),
+            "r2_score" => MetricKind::R2Score {
+                aggregation: R2Aggregation::UniformAverage,
+                num_regressors: 0,
+            },
             other => {
                 return Err(Error::InvalidArgument(format!(
                     "unknown metric \"{other}\"; valid names are: {}",
@@ -72,7 +145,32 @@ impl MetricKind {
             self,
             MetricKind::SparseCategoricalAccuracy
                 | MetricKind::TopKCategoricalAccuracy { sparse: true, .. }
+                | MetricKind::SparseCategoricalCrossentropy { .. }
         )
+    }
+
+    /// Checks the options that depend on the number of output values per
+    /// sample (`class_id`, `top_k`, `num_labels`, `label_weights`). The
+    /// message names the metric by `name`.
+    pub fn check_output(&self, name: &str, width: usize) -> Result<()> {
+        match self {
+            MetricKind::Precision(spec) | MetricKind::Recall(spec) => {
+                spec.check_output(name, width)
+            }
+            MetricKind::Auc(spec) => spec.check_output(name, width),
+            _ => Ok(()),
+        }
+    }
+
+    /// True when the sample with target `t` is left out (its label is `ignore_class`).
+    fn ignores(&self, t: &[f32]) -> bool {
+        match *self {
+            MetricKind::SparseCategoricalCrossentropy {
+                ignore_class: Some(c),
+                ..
+            } => t[0] == c as f32,
+            _ => false,
+        }
     }
 
     /// Computes the value for one sample with prediction `p` and target `t`
@@ -110,8 +208,60 @@ impl MetricKind {
                     .sum::<f64>()
                     / p.len() as f64
             }
+            MetricKind::MeanAbsolutePercentageError => {
+                loss_value(Loss::MeanAbsolutePercentageError, t, p)
+            }
+            MetricKind::BinaryCrossentropy {
+                from_logits,
+                label_smoothing,
+            } => loss_value(
+                Loss::BinaryCrossentropy {
+                    from_logits,
+                    label_smoothing,
+                },
+                t,
+                p,
+            ),
+            MetricKind::CategoricalCrossentropy {
+                from_logits,
+                label_smoothing,
+            } => loss_value(
+                Loss::CategoricalCrossentropy {
+                    from_logits,
+                    label_smoothing,
+                },
+                t,
+                p,
+            ),
+            MetricKind::SparseCategoricalCrossentropy { from_logits, .. } => {
+                let label = t[0];
+                // Labels are checked before training; this guards the index.
+                if !(label >= 0.0 && (label as usize) < p.len()) {
+                    return f64::NAN;
+                }
+                loss_value(Loss::SparseCategoricalCrossentropy { from_logits }, t, p)
+            }
+            MetricKind::Precision(_)
+            | MetricKind::Recall(_)
+            | MetricKind::Auc(_)
+            | MetricKind::R2Score { .. } => {
+                unreachable!("metrics with their own totals have no per-sample value")
+            }
         }
     }
+}
+
+/// Computes the loss of one sample with keras's formula. The crossentropies
+/// take the predictions as probabilities (clipped to [1e-7, 1 - 1e-7]) unless
+/// `from_logits` is set.
+// NOTE: during fit(), keras on TensorFlow computes a crossentropy metric on
+// the logits of a sigmoid or softmax output layer, as the loss does. This
+// uses the probabilities, so the two differ when a probability is within
+// 1e-7 of 0 or 1.
+fn loss_value(loss: Loss, t: &[f32], p: &[f32]) -> f64 {
+    let mut value = [0.0f32];
+    loss.compute(t, p, 1, p.len(), false, &mut value, None);
+    value[0] as f64
 }
 
 /// Index of the first maximum, as `argmax` in keras.
@@ -131,28 +281,80 @@ pub struct Metric {
     /// The name reported in logs and history, e.g. `accuracy`.
     pub name: String,
     pub kind: MetricKind,
-    total: f64,
-    count: f64,
+    /// True for keras's `weighted_metrics`: only these use sample weights.
+    pub weighted: bool,
+    totals: Totals,
+}
+
+/// Running totals of a metric. The metric kind decides the variant.
+#[derive(Debug, Clone)]
+enum Totals {
+    /// Weighted sum of per-sample values, and the sum of the weights.
+    Mean {
+        total: f64,
+        count: f64,
+    },
+    /// Precision and recall.
+    Confusion(ConfusionCounts),
+    /// AUC.
+    Curve(CurveCounts),
+    R2(R2Sums),
+}
+
+impl Totals {
+    /// Returns empty totals of the variant that `kind` accumulates.
+    fn for_kind(kind: &MetricKind) -> Totals {
+        match kind {
+            MetricKind::Precision(_) | MetricKind::Recall(_) => {
+                Totals::Confusion(ConfusionCounts::default())
+            }
+            MetricKind::Auc(_) => Totals::Curve(CurveCounts::default()),
+            MetricKind::R2Score { .. } => Totals::R2(R2Sums::default()),
+            _ => Totals::Mean {
+                total: 0.0,
+                count: 0.0,
+            },
+        }
+    }
+
+    /// True when these totals are the variant that `kind` accumulates.
+    fn fit(&self, kind: &MetricKind) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(&Totals::for_kind(kind))
+    }
 }
 
 impl Metric {
     pub fn new(name: &str, kind: MetricKind) -> Self {
+        let totals = Totals::for_kind(&kind);
         Metric {
             name: name.to_string(),
             kind,
-            total: 0.0,
-            count: 0.0,
+            weighted: false,
+            totals,
         }
     }
 
     pub fn reset(&mut self) {
-        self.total = 0.0;
-        self.count = 0.0;
+        match &mut self.totals {
+            Totals::Mean { total, count } => {
+                *total = 0.0;
+                *count = 0.0;
+            }
+            Totals::Confusion(c) => c.reset(),
+            Totals::Curve(c) => c.reset(),
+            Totals::R2(sums) => sums.reset(),
+        }
     }
 
     /// Adds a batch: `pred` is `batch x width`; `y_true` has `target_width`
     /// values per sample. With `weights`, each sample counts with its weight
-    /// (keras's weighted mean).
+    /// in the mean (keras's weighted mean). For precision, recall, AUC and
+    /// R2, each value of the sample adds its weight to the counts and sums.
+    ///
+    /// A sample that sparse categorical crossentropy ignores (`ignore_class`)
+    /// adds 0 to the total. As in keras 3.15.1, it still counts as a sample
+    /// without weights, and is left out of the count with weights: keras
+    /// applies the mask of ignored samples to the sample weights only.
     pub fn update(
         &mut self,
         y_true: &[f32],
@@ -162,23 +364,64 @@ impl Metric {
         target_width: usize,
         weights: Option<&[f32]>,
     ) {
-        for s in 0..batch {
-            let t = &y_true[s * target_width..(s + 1) * target_width];
-            let p = &pred[s * width..(s + 1) * width];
-            let w = weights.map(|w| w[s] as f64).unwrap_or(1.0);
-            self.total += w * self.kind.sample_value(t, p);
-            self.count += w;
+        // `kind` is public, so it may have changed since the totals were made.
+        if !self.totals.fit(&self.kind) {
+            self.totals = Totals::for_kind(&self.kind);
+        }
+        match (&self.kind, &mut self.totals) {
+            (MetricKind::Precision(spec) | MetricKind::Recall(spec), Totals::Confusion(c)) => {
+                c.update(spec, y_true, pred, batch, width, target_width, weights)
+            }
+            (MetricKind::Auc(spec), Totals::Curve(c)) => {
+                c.update(spec, y_true, pred, batch, width, target_width, weights)
+            }
+            (_, Totals::R2(sums)) => sums.update(y_true, pred, batch, width, target_width, weights),
+            (kind, Totals::Mean { total, count }) => {
+                for s in 0..batch {
+                    let t = &y_true[s * target_width..(s + 1) * target_width];
+                    let p = &pred[s * width..(s + 1) * width];
+                    let w = weights.map(|w| w[s] as f64).unwrap_or(1.0);
+                    if kind.ignores(t) {
+                        if weights.is_none() {
+                            *count += 1.0;
+                        }
+                        continue;
+                    }
+                    *total += w * kind.sample_value(t, p);
+                    *count += w;
+                }
+            }
+            (kind, totals) => unreachable!("{kind:?} was matched with {totals:?} above"),
         }
     }
 
+    /// Returns the metric over all samples seen since the last reset, or 0
+    /// when there were none.
     pub fn result(&self) -> f64 {
-        if self.count == 0.0 {
-            return 0.0;
-        }
-        let mean = self.total / self.count;
-        match self.kind {
-            MetricKind::RootMeanSquaredError => mean.sqrt(),
-            _ => mean,
+        match (&self.kind, &self.totals) {
+            (MetricKind::Precision(_), Totals::Confusion(c)) => c.precision(),
+            (MetricKind::Recall(_), Totals::Confusion(c)) => c.recall(),
+            (MetricKind::Auc(spec), Totals::Curve(c)) => c.result(spec),
+            (
+                MetricKind::R2Score {
+                    aggregation,
+                    num_regressors,
+                },
+                Totals::R2(sums),
+            ) => sums.result(*aggregation, *num_regressors),
+            (kind, Totals::Mean { total, count }) => {
+                if *count == 0.0 {
+                    return 0.0;
+                }
+                let mean = total / count;
+                match kind {
+                    MetricKind::RootMeanSquaredError => mean.sqrt(),
+                    _ => mean,
+                }
+            }
+            // Totals of another kind (`kind` was changed after the last
+            // update): no sample of this kind has been seen.
+            _ => 0.0,
         }
     }
 }

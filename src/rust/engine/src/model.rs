@@ -565,6 +565,22 @@ impl Model {
         Ok(())
     }
 
+    /// Returns the penalty on weight `param` of layer `layer` (by index), if any.
+    pub fn weight_regularizer(&self, layer: usize, param: usize) -> Option<Regularizer> {
+        self.weight_regularizers
+            .iter()
+            .find(|(l, p, _)| *l == layer && *p == param)
+            .map(|(_, _, r)| *r)
+    }
+
+    /// Returns the penalty on the output of layer `layer` (by index), if any.
+    pub fn activity_regularizer(&self, layer: usize) -> Option<Regularizer> {
+        self.activity_regularizers
+            .iter()
+            .find(|(l, _)| *l == layer)
+            .map(|(_, r)| *r)
+    }
+
     /// Returns the regularization penalty of the current weights and of the
     /// layer outputs of the last forward pass over `batch` samples.
     pub fn regularization_penalty(&self, batch: usize) -> f64 {
@@ -650,7 +666,9 @@ impl Model {
         }
         for m in compiled.metrics.iter_mut() {
             let tw = if m.kind.is_sparse() { 1 } else { y_width };
-            m.update(target, &output[..batch * width], batch, width, tw, weights);
+            // keras weights only `weighted_metrics`; `metrics` ignore sample weights.
+            let w = if m.weighted { weights } else { None };
+            m.update(target, &output[..batch * width], batch, width, tw, w);
         }
         losses.iter().map(|&v| v as f64).sum()
     }

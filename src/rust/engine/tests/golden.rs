@@ -598,8 +598,8 @@ fn metrics_match_keras() {
         let (rows, width) = matrix_shape(field(case, "y_pred"));
         let target_width = if kind.is_sparse() { 1 } else { width };
 
-        let mut whole = Metric::new(name, kind);
-        whole.update(&y_true, &pred, rows, width, target_width);
+        let mut whole = Metric::new(name, kind.clone());
+        whole.update(&y_true, &pred, rows, width, target_width, None);
         assert_close(
             &format!("{name} result"),
             whole.result(),
@@ -618,6 +618,7 @@ fn metrics_match_keras() {
             split,
             width,
             target_width,
+            None,
         );
         let expected_first = number(field(case, "running_result_after_rows_0_to_3"));
         assert_close(
@@ -633,6 +634,7 @@ fn metrics_match_keras() {
             rows - split,
             width,
             target_width,
+            None,
         );
         let expected_second = number(field(case, "running_result_after_rows_4_to_5"));
         assert_close(
