@@ -82,11 +82,11 @@ rs_compile <- function(model, optimizer, learning_rate, optimizer_params, loss, 
 
 #' Trains the model. Returns the history as a list.
 #' @noRd
-rs_fit <- function(model, x, y, sample_weight, val_x, val_y, val_weight, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after, builtin_callbacks, dispatch, events, r_changes_lr) .Call(wrap__rs_fit, model, x, y, sample_weight, val_x, val_y, val_weight, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after, builtin_callbacks, dispatch, events, r_changes_lr)
+rs_fit <- function(model, x, y, sample_weight, val_x, val_y, val_weight, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after, builtin_callbacks, dispatch, events, r_changes_lr, custom_metrics) .Call(wrap__rs_fit, model, x, y, sample_weight, val_x, val_y, val_weight, batch_size, epochs, initial_epoch, shuffle, validation_split, verbose, unicode, interrupt_after, builtin_callbacks, dispatch, events, r_changes_lr, custom_metrics)
 
 #' Returns loss and metrics on (x, y) as a named numeric vector.
 #' @noRd
-rs_evaluate <- function(model, x, y, sample_weight, batch_size) .Call(wrap__rs_evaluate, model, x, y, sample_weight, batch_size)
+rs_evaluate <- function(model, x, y, sample_weight, batch_size, custom_metrics) .Call(wrap__rs_evaluate, model, x, y, sample_weight, batch_size, custom_metrics)
 
 #' Returns the model output for x, with the batch axis first.
 #' @noRd
@@ -103,4 +103,51 @@ rs_loss <- function(name, params, y_true, y_pred) .Call(wrap__rs_loss, name, par
 #' Size of one sample of the model output.
 #' @noRd
 rs_output_size <- function(model) .Call(wrap__rs_output_size, model)
+
+#' Returns true when `model` is an external pointer whose address is NULL,
+#' as R restores every external pointer that saveRDS(), save() or another
+#' process carried.
+#' @noRd
+rs_handle_is_null <- function(model) .Call(wrap__rs_handle_is_null, model)
+
+#' Returns the model archive as a raw vector.
+#' @noRd
+rs_model_to_raw <- function(model, kerust_version, include_optimizer) .Call(wrap__rs_model_to_raw, model, kerust_version, include_optimizer)
+
+#' Writes the model archive, or with `weights_only` the weights file, to
+#' `path`, replacing it atomically.
+#' @noRd
+rs_model_to_file <- function(model, path, kerust_version, include_optimizer, weights_only) .Call(wrap__rs_model_to_file, model, path, kerust_version, include_optimizer, weights_only)
+
+#' Rebuilds a model from an archive in a raw vector; `source` names the
+#' vector in error messages.
+#' @noRd
+rs_model_from_raw <- function(bytes, compile, source) .Call(wrap__rs_model_from_raw, bytes, compile, source)
+
+#' Rebuilds a model from the archive file at `path`.
+#' @noRd
+rs_model_from_file <- function(path, compile) .Call(wrap__rs_model_from_file, path, compile)
+
+#' Loads layer weights from a weights file or model archive; returns the
+#' descriptions of the layers skipped with `skip_mismatch`.
+#' @noRd
+rs_load_weights_file <- function(model, path, skip_mismatch) .Call(wrap__rs_load_weights_file, model, path, skip_mismatch)
+
+#' Describes a loaded model for the R side: name, input shape, layers and
+#' compile configuration (`NULL` when not compiled), each as the R function
+#' that creates it and its arguments.
+#' @noRd
+rs_model_description <- function(model) .Call(wrap__rs_model_description, model)
+
+#' Appends a Conv1D, Conv2D or Conv3D layer (`rank` spatial axes).
+#' @noRd
+rs_add_conv <- function(model, name, rank, filters, kernel_size, strides, padding, dilation_rate, groups, activation, activation_params, use_bias, kernel_init, kernel_params, bias_init, bias_params) .Call(wrap__rs_add_conv, model, name, rank, filters, kernel_size, strides, padding, dilation_rate, groups, activation, activation_params, use_bias, kernel_init, kernel_params, bias_init, bias_params)
+
+#' Appends a max or average pooling layer (`kind` "max" or "average").
+#' @noRd
+rs_add_pooling <- function(model, name, kind, rank, pool_size, strides, padding) .Call(wrap__rs_add_pooling, model, name, kind, rank, pool_size, strides, padding)
+
+#' Appends a global max or average pooling layer.
+#' @noRd
+rs_add_global_pooling <- function(model, name, kind, rank, keepdims) .Call(wrap__rs_add_global_pooling, model, name, kind, rank, keepdims)
 

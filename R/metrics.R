@@ -400,7 +400,7 @@ resolve_metrics <- function(metrics, loss, output_size, call = sys.call(-1)) {
   if (is.null(metrics)) {
     return(list())
   }
-  if (inherits(metrics, "kerust_metric") || is.character(metrics)) {
+  if (inherits(metrics, "kerust_metric") || is.character(metrics) || is.function(metrics)) {
     metrics <- if (is.character(metrics)) as.list(metrics) else list(metrics)
   }
   if (!is.list(metrics)) {
@@ -410,6 +410,13 @@ resolve_metrics <- function(metrics, loss, output_size, call = sys.call(-1)) {
     m <- metrics[[i]]
     if (inherits(m, "kerust_metric")) {
       return(m)
+    }
+    if (is.function(m)) {
+      # An R function of (y_true, y_pred); its name comes from the list
+      # names, then from custom_metric(), then "custom_metric".
+      name <- names(metrics)[i]
+      if (is.null(name) || !nzchar(name)) name <- attr(m, "kerust_name") %||% "custom_metric"
+      return(new_metric("custom", name, list(fn = m)))
     }
     if (!is.character(m) || length(m) != 1 || is.na(m)) {
       abort(sprintf("`metrics[[%d]]` must be a metric name or a metric_*() object, got %s.", i, describe(m)), call = call)
@@ -431,4 +438,36 @@ resolve_metrics <- function(metrics, loss, output_size, call = sys.call(-1)) {
     }
     new_metric(metric_kinds[[m]], m)
   })
+}
+
+#' Use an R function as a metric
+#'
+#' Wraps an R function of `(y_true, y_pred)` that returns one value per
+#' sample, for `compile(metrics = )`. During [fit()] and [evaluate()] the
+#' engine calls it after each batch with the batch's targets and
+#' predictions as matrices with one row per sample (integer labels are a
+#' one-column matrix), and reports the mean of its values over the samples
+#' of the epoch, as keras reports metrics. A function can also be passed
+#' directly, named by its list name: `metrics = list(my_error = fn)`.
+#'
+#' Each call goes from the engine to R and back, so a custom metric slows
+#' training more than a built-in one.
+#'
+#' @param name Name of the metric in logs and history.
+#' @param metric_fn An R function of `(y_true, y_pred)`.
+#' @returns The function, marked with its name.
+#' @export
+#' @examples
+#' max_error <- custom_metric("max_error", function(y_true, y_pred) {
+#'   apply(abs(y_true - y_pred), 1, max)
+#' })
+#' model <- keras_model_sequential(input_shape = 2) |> layer_dense(2)
+#' model |> compile(loss = "mse", metrics = list(max_error))
+custom_metric <- function(name, metric_fn) {
+  check_string(name, "name")
+  if (!is.function(metric_fn)) {
+    abort(sprintf("`metric_fn` must be a function of (y_true, y_pred), got %s.", describe(metric_fn)))
+  }
+  attr(metric_fn, "kerust_name") <- name
+  metric_fn
 }

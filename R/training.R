@@ -66,6 +66,16 @@ apply_compile <- function(model, config, call = sys.call(-1)) {
     m
   })
   metrics <- c(metrics, weighted)
+  # Custom R metrics are numbered in order; the engine asks R for their
+  # values through the functions kept in the model.
+  custom <- list()
+  for (i in seq_along(metrics)) {
+    if (metrics[[i]]$kind != "custom") next
+    custom[[length(custom) + 1]] <- wrap_custom_metric(metrics[[i]]$params$fn, metrics[[i]]$name)
+    weighted_flag <- metrics[[i]]$params$weighted
+    metrics[[i]]$params <- list(index = length(custom) - 1, weighted = isTRUE(weighted_flag))
+  }
+  model$custom_metric_fns <- custom
   kinds <- vapply(metrics, function(m) m$kind, "")
   names <- vapply(metrics, function(m) m$name, "")
   if (anyDuplicated(names)) {
@@ -358,7 +368,8 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   result <- engine_call(rs_fit(
     object$ptr, x, y, weights, val_x, val_y, val_weight, batch_size, epochs, initial_epoch - 1, shuffle,
     validation_split, verbose, isTRUE(l10n_info()$`UTF-8`), interrupt_after,
-    builtins, dispatcher, as.double(callback_event_flags(callbacks)), changes_lr
+    builtins, dispatcher, as.double(callback_event_flags(callbacks)), changes_lr,
+    object$custom_metric_fns %||% list()
   ))
   metrics <- stats::setNames(lapply(result$values, as.numeric), result$names)
   n_train <- if (validation_split > 0) floor(dim(x)[1] * (1 - validation_split)) else dim(x)[1]
@@ -426,7 +437,7 @@ evaluate.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = 
     abort("`steps` and `callbacks` are not supported yet; leave them NULL.")
   }
   weights <- if (is.null(sample_weight)) NULL else check_sample_weight(sample_weight, dim(x)[1], "sample_weight")
-  values <- engine_call(rs_evaluate(object$ptr, x, y, weights, batch_size))
+  values <- engine_call(rs_evaluate(object$ptr, x, y, weights, batch_size, object$custom_metric_fns %||% list()))
   if (verbose > 0) {
     steps_done <- ceiling(dim(x)[1] / batch_size)
     cat(sprintf("%d/%d - %s\n", steps_done, steps_done, paste(
@@ -522,4 +533,22 @@ prepare_sample_weight <- function(sample_weight, class_weight, y, model, call = 
   per_class[labels + 1] <- class_weight
   from_class <- per_class[classes + 1]
   if (is.null(weights)) from_class else weights * from_class
+}
+
+# Wraps a custom metric so that it never raises into the engine: it returns
+# list(values = ) with one number per sample, or list(error = message).
+wrap_custom_metric <- function(fn, name) {
+  force(fn)
+  function(y_true, y_pred) {
+    tryCatch(
+      {
+        values <- fn(y_true, y_pred)
+        if (!is.numeric(values) && !is.logical(values)) {
+          stop(sprintf("it returned %s, expected one number per sample", describe(values)), call. = FALSE)
+        }
+        list(values = as.double(values))
+      },
+      error = function(e) list(error = sprintf("custom metric \"%s\" failed: %s", name, conditionMessage(e)))
+    )
+  }
 }

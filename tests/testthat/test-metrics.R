@@ -326,3 +326,30 @@ test_that("metric options survive saving", {
   expect_equal(params$thresholds, c(0.1, 0.7), tolerance = 1e-7)
   expect_equal(params$label_weights, c(1, 2, 3))
 })
+
+test_that("custom R metrics report the mean of their per-sample values", {
+  # Per-sample mean absolute error, written in R, must equal the built-in mae.
+  abs_error <- function(y_true, y_pred) rowMeans(abs(y_true - y_pred))
+  set.seed(5)
+  x <- matrix(runif(40), 20, 2)
+  y <- cbind(x[, 1] + x[, 2], x[, 1] - x[, 2])
+  model <- keras_model_sequential(input_shape = 2) |> layer_dense(2)
+  compile(model, optimizer = "sgd", loss = "mse", metrics = list("mae", my_mae = abs_error,
+    custom_metric("worst", function(y_true, y_pred) apply(abs(y_true - y_pred), 1, max))))
+  h <- fit(model, x, y, epochs = 2, batch_size = 7, verbose = 0)
+  expect_equal(h$metrics$my_mae, h$metrics$mae, tolerance = 1e-6)
+  r <- evaluate(model, x, y, verbose = 0)
+  p <- predict(model, x)
+  expect_equal(r$worst, mean(apply(abs(y - p), 1, max)), tolerance = 1e-6)
+})
+
+test_that("custom metric errors are reported", {
+  x <- matrix(runif(20), 10, 2)
+  model <- keras_model_sequential(input_shape = 2) |> layer_dense(1)
+  compile(model, optimizer = "sgd", loss = "mse", metrics = list(short = function(y_true, y_pred) 1))
+  expect_error(fit(model, x, runif(10), batch_size = 5, verbose = 0),
+    "custom metric 1 returned 1 values for a batch of 5 samples", class = "kerust_error")
+  compile(model, optimizer = "sgd", loss = "mse", metrics = list(bad = function(y_true, y_pred) stop("no")))
+  expect_error(evaluate(model, x, runif(10), verbose = 0), "custom metric \"bad\" failed: no", class = "kerust_error")
+  expect_error(custom_metric("x", 1), "`metric_fn` must be a function", class = "kerust_error")
+})

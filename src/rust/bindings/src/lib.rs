@@ -597,6 +597,16 @@ fn check_x(m: &Model, arg: &str, dims: &[usize]) -> Result<usize> {
     Ok(dims[0])
 }
 
+/// Converts a list of R functions (the custom metrics).
+fn functions_of(list: &List) -> Result<Vec<Function>> {
+    list.iter()
+        .map(|(_, f)| {
+            f.try_into()
+                .map_err(|_| r_error("custom metrics must be R functions"))
+        })
+        .collect()
+}
+
 /// Converts optional sample weights (NULL or a numeric vector) for `arg`.
 fn weights_of(arg: &str, w: &Robj) -> Result<Option<Vec<f32>>> {
     if w.is_null() {
@@ -629,6 +639,7 @@ fn rs_fit(
     dispatch: Robj,
     events: Vec<f64>,
     r_changes_lr: bool,
+    custom_metrics: List,
 ) -> Result<Robj> {
     guard(|| {
         let xr = convert::from_r("x", &x)?;
@@ -681,7 +692,8 @@ fn rs_fit(
                 verbose: verbose.clamp(0, 2) as u8,
                 unicode,
             };
-            let mut obs = observer::RObserver::new(seed_of(interrupt_after).map(|v| v as usize));
+            let mut obs = observer::RObserver::new(seed_of(interrupt_after).map(|v| v as usize))
+                .with_custom_metrics(functions_of(&custom_metrics)?);
             let _training = TrainingGuard::enter(m);
             let history =
                 train::fit_with_callbacks(m, data, val, &config, &mut callbacks, &mut obs)
@@ -719,6 +731,7 @@ fn rs_evaluate(
     y: Robj,
     sample_weight: Robj,
     batch_size: f64,
+    custom_metrics: List,
 ) -> Result<Robj> {
     guard(|| {
         let xr = convert::from_r("x", &x)?;
@@ -726,7 +739,7 @@ fn rs_evaluate(
         let weights = weights_of("sample_weight", &sample_weight)?;
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
-            let mut obs = observer::RObserver::new(None);
+            let mut obs = observer::RObserver::new(None).with_custom_metrics(functions_of(&custom_metrics)?);
             let logs = train::evaluate_with(
                 m,
                 Data {

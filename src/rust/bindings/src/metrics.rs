@@ -55,6 +55,9 @@ fn text(params: &List, key: &str, default: &str) -> String {
 /// Builds one metric kind from its R kind name and options.
 fn metric_kind(kind: &str, params: &List) -> Result<MetricKind> {
     Ok(match kind {
+        "custom" => MetricKind::External {
+            index: count(params, "index").unwrap_or(0),
+        },
         "auc" => {
             let label_weights =
                 numbers(params, "label_weights").map(|w| w.iter().map(|&v| v as f32).collect());

@@ -36,6 +36,9 @@ pub struct RObserver {
     interrupt_after: Option<usize>,
     steps: usize,
     last_check: Instant,
+    /// R functions of custom metrics, each wrapped by R to return
+    /// `list(values = )` or `list(error = )`.
+    custom_metrics: Vec<Function>,
 }
 
 impl RObserver {
@@ -44,7 +47,14 @@ impl RObserver {
             interrupt_after,
             steps: 0,
             last_check: Instant::now(),
+            custom_metrics: Vec::new(),
         }
+    }
+
+    /// Sets the R functions of the model's custom metrics, in index order.
+    pub fn with_custom_metrics(mut self, functions: Vec<Function>) -> Self {
+        self.custom_metrics = functions;
+        self
     }
 }
 
@@ -53,6 +63,35 @@ impl Observer for RObserver {
         rprint!("{}", text);
         // SAFETY: main thread; flushes R's console buffer.
         unsafe { R_FlushConsole() };
+    }
+
+    fn external_metric(
+        &mut self,
+        index: usize,
+        y_true: &[f32],
+        y_pred: &[f32],
+        batch: usize,
+        width: usize,
+        target_width: usize,
+    ) -> engine::Result<Vec<f64>> {
+        let f = self.custom_metrics.get(index).ok_or_else(|| {
+            engine::Error::State(format!("custom metric {} has no R function", index + 1))
+        })?;
+        let t = crate::convert::to_r(y_true, &[batch, target_width]);
+        let p = crate::convert::to_r(y_pred, &[batch, width]);
+        let result = f
+            .call(pairlist!(t, p))
+            .map_err(|_| engine::Error::State(format!("custom metric {} failed", index + 1)))?;
+        let result: List = result
+            .try_into()
+            .map_err(|_| engine::Error::State("a custom metric wrapper returned an invalid value".into()))?;
+        let field = |name: &str| result.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+        if let Some(message) = field("error").and_then(|v| v.as_str().map(|s| s.to_string())) {
+            return Err(engine::Error::InvalidArgument(message));
+        }
+        field("values")
+            .and_then(|v| v.as_real_vector())
+            .ok_or_else(|| engine::Error::State("a custom metric returned no values".into()))
     }
 
     fn interrupted(&mut self) -> bool {

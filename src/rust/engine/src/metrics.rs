@@ -57,6 +57,10 @@ pub enum MetricKind {
     Recall(ConfusionSpec),
     /// Area under the ROC or PR curve, from confusion counts at fixed thresholds.
     Auc(AucSpec),
+    /// A metric computed outside the engine (an R function of y_true and
+    /// y_pred returning per-sample values), number `index` of the model's
+    /// external metrics; its values arrive through [`Metric::add_values`].
+    External { index: usize },
     /// Coefficient of determination over all samples seen, adjusted for
     /// `num_regressors` regressors when that is not 0.
     R2Score {
@@ -244,7 +248,8 @@ impl MetricKind {
             MetricKind::Precision(_)
             | MetricKind::Recall(_)
             | MetricKind::Auc(_)
-            | MetricKind::R2Score { .. } => {
+            | MetricKind::R2Score { .. }
+            | MetricKind::External { .. } => {
                 unreachable!("metrics with their own totals have no per-sample value")
             }
         }
@@ -355,6 +360,18 @@ impl Metric {
     /// adds 0 to the total. As in keras 3.15.1, it still counts as a sample
     /// without weights, and is left out of the count with weights: keras
     /// applies the mask of ignored samples to the sample weights only.
+    /// Adds per-sample values computed outside the engine, each counted with
+    /// its weight (1 without weights).
+    pub fn add_values(&mut self, values: &[f64], weights: Option<&[f32]>) {
+        if let Totals::Mean { total, count } = &mut self.totals {
+            for (s, &v) in values.iter().enumerate() {
+                let w = weights.map(|w| w[s] as f64).unwrap_or(1.0);
+                *total += w * v;
+                *count += w;
+            }
+        }
+    }
+
     pub fn update(
         &mut self,
         y_true: &[f32],
@@ -369,6 +386,8 @@ impl Metric {
             self.totals = Totals::for_kind(&self.kind);
         }
         match (&self.kind, &mut self.totals) {
+            // External values arrive through add_values.
+            (MetricKind::External { .. }, _) => {}
             (MetricKind::Precision(spec) | MetricKind::Recall(spec), Totals::Confusion(c)) => {
                 c.update(spec, y_true, pred, batch, width, target_width, weights)
             }

@@ -38,6 +38,23 @@ pub trait Observer {
     /// Returns true when the user asked to stop (Ctrl-C). Called after
     /// every step; implementations throttle costly checks themselves.
     fn interrupted(&mut self) -> bool;
+
+    /// Computes the per-sample values of external metric `index` for one
+    /// batch: `y_true` has `target_width` values and `y_pred` has `width`
+    /// values per sample. Called on the calling thread, after the step.
+    fn external_metric(
+        &mut self,
+        index: usize,
+        _y_true: &[f32],
+        _y_pred: &[f32],
+        _batch: usize,
+        _width: usize,
+        _target_width: usize,
+    ) -> Result<Vec<f64>> {
+        Err(Error::State(format!(
+            "external metric {index} needs an observer that computes it"
+        )))
+    }
 }
 
 /// An observer that prints nothing and is never interrupted.
@@ -185,6 +202,47 @@ fn gather(model: &mut Model, data: &Data, rows: &[usize]) {
         }
         None => plan.sample_weight.clear(),
     }
+}
+
+/// Adds the values of the external metrics for the last forward pass over
+/// `batch` samples, computed by `observer`.
+fn update_external_metrics(model: &mut Model, batch: usize, observer: &mut dyn Observer) -> Result<()> {
+    let externals: Vec<(usize, usize, bool)> = match &model.compiled {
+        Some(c) => c
+            .metrics
+            .iter()
+            .enumerate()
+            .filter_map(|(i, m)| match m.kind {
+                crate::metrics::MetricKind::External { index } => Some((i, index, m.weighted)),
+                _ => None,
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    if externals.is_empty() {
+        return Ok(());
+    }
+    let width = size_of(model.output_shape());
+    let y_width = target_width(model);
+    let pred = model.output(batch).to_vec();
+    let plan = model.plan_mut();
+    let target = plan.target[..batch * y_width].to_vec();
+    let weights = (!plan.sample_weight.is_empty()).then(|| plan.sample_weight[..batch].to_vec());
+    for (i, index, weighted) in externals {
+        let values = observer.external_metric(index, &target, &pred, batch, width, y_width)?;
+        if values.len() != batch {
+            return Err(Error::InvalidArgument(format!(
+                "custom metric {} returned {} values for a batch of {batch} samples; it must return one value per sample",
+                index + 1,
+                values.len()
+            )));
+        }
+        if let Some(c) = model.compiled.as_mut() {
+            let w = if weighted { weights.as_deref() } else { None };
+            c.metrics[i].add_values(&values, w);
+        }
+    }
+    Ok(())
 }
 
 fn loss_and_metrics(model: &mut Model, batch: usize, with_gradient: bool) -> f64 {
@@ -373,6 +431,7 @@ pub fn fit_with_callbacks(
                     loss_sum += sum;
                     seen += b;
                     steps_done = step + 1;
+                    update_external_metrics(model, b, observer)?;
                 }
                 StepResult::NonFinite(value) => {
                     if config.verbose > 0 {
@@ -500,6 +559,7 @@ fn evaluate_inner(
             model.forward(b, false, rng);
             loss_and_metrics(model, b, false) + model.regularization_penalty(b) * b as f64
         });
+        update_external_metrics(model, b, observer)?;
         if observer.interrupted() {
             return Err(Error::Interrupted);
         }
