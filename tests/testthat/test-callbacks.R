@@ -196,3 +196,30 @@ test_that("callback constructors reject bad arguments", {
   expect_error(callback_lambda(on_epoch_ending = identity), "Unknown argument of callback_lambda\\(\\): `on_epoch_ending`", class = "kerust_error")
   expect_error(callback_csv_logger(NA_character_), "`filename`", class = "kerust_error")
 })
+
+test_that("model_checkpoint saves each epoch and the best one", {
+  d <- linear_data()
+  model <- linear_model()
+  dir <- tempfile("checkpoints")
+  dir.create(dir)
+  every <- callback_model_checkpoint(file.path(dir, "model-{epoch:02d}-{loss:.3f}.keras"), monitor = "loss")
+  h <- fit(model, d$x, d$y, epochs = 3, batch_size = 16, callbacks = list(every), verbose = 0)
+  expected <- sprintf("model-%02d-%.3f.keras", 1:3, h$metrics$loss)
+  expect_setequal(list.files(dir), expected)
+  # The last file holds the final weights.
+  loaded <- load_model(file.path(dir, expected[3]))
+  expect_identical(get_weights(loaded), get_weights(model))
+
+  best_dir <- tempfile("best")
+  dir.create(best_dir)
+  best <- callback_model_checkpoint(file.path(best_dir, "best.weights.safetensors"), monitor = "val_loss",
+    save_best_only = TRUE, save_weights_only = TRUE, verbose = 1)
+  out <- capture.output(fit(model, d$x, d$y, epochs = 3, batch_size = 16,
+    validation_data = list(d$x[1:20, ], rep(0, 20)), callbacks = list(best), verbose = 0))
+  expect_true(file.exists(file.path(best_dir, "best.weights.safetensors")))
+  expect_true(any(grepl("val_loss improved from Inf to", out)))
+  expect_error(
+    fit(model, d$x, d$y, epochs = 1, callbacks = list(callback_model_checkpoint(file.path(dir, "m-{acc}.keras"))), verbose = 0),
+    "the checkpoint path uses \\{acc\\}, which is not in the logs", class = "kerust_error"
+  )
+})
