@@ -46,15 +46,7 @@ keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., layers 
   if (!is.list(layers)) {
     abort(sprintf("`layers` must be a list of layers, got %s.", describe(layers)))
   }
-  model <- new.env(parent = emptyenv())
-  model$name <- name
-  model$input_shape <- input_shape
-  model$seed <- draw_seed()
-  model$layers <- list()
-  model$ptr <- NULL
-  model$compiled <- NULL
-  model$stop_training <- FALSE
-  class(model) <- c("kerust_sequential", "kerust_model")
+  model <- new_model(name, input_shape, draw_seed())
   if (!is.null(input_shape)) build_model(model)
   for (i in seq_along(layers)) {
     if (!inherits(layers[[i]], "kerust_layer")) {
@@ -65,12 +57,28 @@ keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., layers 
   model
 }
 
+# Creates an empty Sequential model object without an engine model.
+# `seed` seeds the engine model that build_model() creates.
+new_model <- function(name, input_shape, seed) {
+  model <- new.env(parent = emptyenv())
+  model$name <- name
+  model$input_shape <- input_shape
+  model$seed <- seed
+  model$layers <- list()
+  model$ptr <- NULL
+  model$compiled <- NULL
+  model$stop_training <- FALSE
+  class(model) <- c("kerust_sequential", "kerust_model")
+  model
+}
+
 # Creates the engine model once the input shape is known and adds the
 # layers recorded so far.
 build_model <- function(model, call = sys.call(-1)) {
   ptr <- engine_call(rs_model_new(model$name, as.double(model$input_shape), model$seed), call = call)
   for (layer in model$layers) engine_add_layer(ptr, layer, call = call)
   model$ptr <- ptr
+  refresh_snapshot(model, call = call)
   invisible(model)
 }
 
@@ -97,6 +105,7 @@ add_layer <- function(model, layer, input_shape = NULL, call = sys.call(-1)) {
   }
   if (is_built(model)) engine_add_layer(model$ptr, layer, call = call)
   model$layers <- c(model$layers, list(layer))
+  refresh_snapshot(model, call = call)
   invisible(model)
 }
 
@@ -114,18 +123,16 @@ check_model <- function(object, call = sys.call(-1)) {
   if (!inherits(object, "kerust_model")) {
     abort(sprintf("`object` must be a kerust model, got %s.", describe(object)), call = call)
   }
-  if (is_built(object) && !ptr_valid(object$ptr)) {
-    abort(
-      "The model's engine state is missing: models cannot be saved with saveRDS() or sent to another process yet. Rebuild and retrain the model.",
-      call = call
-    )
-  }
+  # A model read back by readRDS() or load(), or received from another
+  # process, has a NULL external pointer, so its engine model is rebuilt
+  # from the snapshot.
+  if (is_built(object) && !ptr_valid(object$ptr)) restore_engine_model(object, call = call)
   invisible(object)
 }
 
 # An external pointer read back from saveRDS() is NULL inside.
 ptr_valid <- function(ptr) {
-  !identical(ptr, NULL) && !isTRUE(tryCatch(rs_output_size(ptr) < 0, error = function(e) TRUE))
+  !identical(ptr, NULL) && !rs_handle_is_null(ptr)
 }
 
 #' Layers and weights of a model
@@ -175,6 +182,7 @@ set_weights <- function(object, weights, ...) {
   }
   weights <- lapply(weights, function(w) if (is.null(dim(w))) array(w, length(w)) else w)
   engine_call(rs_set_weights(object$ptr, weights))
+  refresh_snapshot(object)
   invisible(object)
 }
 
@@ -198,6 +206,7 @@ pop_layer <- function(object) {
   }
   if (is_built(object)) engine_call(rs_pop(object$ptr))
   object$layers <- object$layers[-length(object$layers)]
+  refresh_snapshot(object)
   invisible(object)
 }
 

@@ -139,10 +139,15 @@ test_that("model functions reject bad input", {
   expect_error(model |> layer_dense(2, input_shape = 3), "`input_shape` can only be given to the first layer", class = "kerust_error")
 })
 
-test_that("a model read back from saveRDS gives a clear error", {
+test_that("a model read back from saveRDS predicts", {
   model <- keras_model_sequential(input_shape = 2) |> layer_dense(1)
   file <- tempfile(fileext = ".rds")
   saveRDS(model, file)
   back <- readRDS(file)
-  expect_error(predict(back, matrix(0, 1, 2)), "engine state is missing", class = "kerust_error")
+  x <- matrix(c(0.5, -1), 1, 2)
+  expect_identical(predict(back, x), predict(model, x))
+  # Without its saved state, a copied model cannot rebuild its engine model.
+  model$snapshot <- NULL
+  saveRDS(model, file)
+  expect_error(predict(readRDS(file), x), "engine state is missing", class = "kerust_error")
 })

@@ -1,7 +1,7 @@
 //! The model archive: `metadata.json`, `config.json` and
 //! `model.weights.safetensors` in a zip file (see the [module docs](super)).
 //!
-//! Besides the weights, `model.weights.safetensors` holds the state that
+//! Besides the weights, `model.weights.safetensors` contains the state that
 //! makes resumed training repeat an uninterrupted run bit for bit:
 //!
 //! - tensors `optimizer/<layer>/vars/<i>/<slot>`: the optimizer's slots;
@@ -196,8 +196,8 @@ pub fn load_model(bytes: &[u8], compile: bool) -> Result<Model> {
     Ok(model)
 }
 
-fn missing(what: &str) -> Error {
-    Error::File(format!("{WEIGHTS_FILE} has no {what}"))
+fn missing(item: &str) -> Error {
+    Error::File(format!("{WEIGHTS_FILE} has no {item}"))
 }
 
 /// Sets every weight from its tensor, checking the shapes.
@@ -440,6 +440,101 @@ mod tests {
                 bits(&straight),
                 "dropout seed {dropout_seed:?}"
             );
+        }
+    }
+
+    /// Builds a model with regularizers, noise layers (seeded and not), and
+    /// an optimizer with state beyond its slots.
+    fn regularized_model(seed: u64, kind: OptimizerKind) -> Model {
+        use crate::layers::noise::NoiseKind;
+        use crate::optim::{Clipping, Schedule};
+        use crate::regularizers::Regularizer;
+        let mut m = Model::new("regularized", vec![6], seed).unwrap();
+        let g = Initializer::HeNormal;
+        let z = Initializer::Zeros;
+        m.add_noise("noise", NoiseKind::Gaussian { stddev: 0.1 }, Some(21))
+            .unwrap();
+        m.add_dense("hidden", 6, Activation::Selu, true, &g, None, &z, None)
+            .unwrap();
+        m.set_weight_regularizer(
+            "hidden",
+            "kernel",
+            Regularizer {
+                l1: 0.001,
+                l2: 0.01,
+            },
+        )
+        .unwrap();
+        m.set_weight_regularizer("hidden", "bias", Regularizer { l1: 0.0, l2: 0.02 })
+            .unwrap();
+        m.set_activity_regularizer("hidden", Regularizer { l1: 0.003, l2: 0.0 })
+            .unwrap();
+        m.add_noise("alpha", NoiseKind::AlphaDropout { rate: 0.1 }, None)
+            .unwrap();
+        m.add_noise("gdrop", NoiseKind::GaussianDropout { rate: 0.2 }, Some(4))
+            .unwrap();
+        m.add_activity_regularization("act_reg", Regularizer { l1: 0.0, l2: 0.005 })
+            .unwrap();
+        m.add_dense("out", 3, Activation::Softmax, true, &g, None, &z, None)
+            .unwrap();
+        let mut optimizer = Optimizer::new(kind, 0.01);
+        optimizer.schedule = Some(Schedule::ExponentialDecay {
+            initial: 0.01,
+            decay_steps: 3.0,
+            decay_rate: 0.9,
+            staircase: false,
+        });
+        optimizer.weight_decay = 0.004;
+        optimizer.clipping = Clipping {
+            clipnorm: 1.0,
+            ..Clipping::default()
+        };
+        m.compiled = Some(Compiled {
+            loss: Loss::SparseCategoricalCrossentropy { from_logits: false },
+            metrics: vec![Metric::new("acc", MetricKind::SparseCategoricalAccuracy)],
+            optimizer,
+        });
+        m
+    }
+
+    #[test]
+    fn regularizers_noise_and_optimizer_state_resume_exactly() {
+        let kinds = [
+            OptimizerKind::Nadam {
+                beta_1: 0.9,
+                beta_2: 0.999,
+                epsilon: 1e-7,
+            },
+            OptimizerKind::RmsProp {
+                rho: 0.9,
+                momentum: 0.5,
+                epsilon: 1e-7,
+                centered: true,
+            },
+            OptimizerKind::Sgd {
+                momentum: 0.9,
+                nesterov: true,
+            },
+        ];
+        for kind in kinds {
+            let mut straight = regularized_model(8, kind);
+            fit(&mut straight, 4, 0);
+
+            let mut first = regularized_model(8, kind);
+            fit(&mut first, 2, 0);
+            let bytes = save_model(&first, &options()).unwrap();
+            let mut resumed = load_model(&bytes, true).unwrap();
+            assert_eq!(save_model(&resumed, &options()).unwrap(), bytes, "{kind:?}");
+            assert_eq!(
+                resumed.weight_regularizer(1, 0),
+                first.weight_regularizer(1, 0)
+            );
+            assert_eq!(
+                resumed.activity_regularizer(4),
+                first.activity_regularizer(4)
+            );
+            fit(&mut resumed, 4, 2);
+            assert_eq!(bits(&resumed), bits(&straight), "{kind:?}");
         }
     }
 

@@ -18,12 +18,13 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| Error::File(format!("cannot read \"{}\": {e}", path.display())))
 }
 
-/// Writes `bytes` to `path` so that `path` holds either its old content or
-/// all of the new one, whatever happens during the write: the data goes to
+/// Writes `bytes` to `path` so that `path` contains either its old content or
+/// all of the new one, whatever happens during the write. The data goes to
 /// a temporary file in the same directory, is flushed to disk, and is then
-/// renamed over `path`. The temporary file is removed on failure.
+/// renamed over `path`. The temporary file is removed when writing fails.
 pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let fail = |what: String| Error::File(format!("cannot write \"{}\": {what}", path.display()));
+    let fail =
+        |problem: String| Error::File(format!("cannot write \"{}\": {problem}", path.display()));
     if path.is_dir() {
         return Err(fail("it is a directory".into()));
     }
@@ -40,6 +41,7 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             dir.display()
         )));
     }
+
     // The process id and a counter keep temporary names unique across
     // processes and threads writing to the same directory.
     static COUNTER: AtomicU64 = AtomicU64::new(0);

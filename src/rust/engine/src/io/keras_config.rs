@@ -1,6 +1,6 @@
 //! `config.json` in Keras 3's serialization schema: every object is
 //! `{"module", "class_name", "config", "registered_name"}`, a Sequential
-//! model lists an InputLayer and its layers, and `compile_config` holds the
+//! model lists an InputLayer and its layers, and `compile_config` contains the
 //! optimizer, loss and metrics.
 //!
 //! Numbers are written so they read back as the same `f32`: see
@@ -11,12 +11,15 @@ use serde_json::{json, Map, Value};
 use crate::activations::Activation;
 use crate::error::{Error, Result};
 use crate::init::Initializer;
+use crate::layers::noise::NoiseKind;
 use crate::layers::spec::InitializerSpec;
-use crate::layers::{Layer, LayerSpec};
+use crate::layers::LayerSpec;
 use crate::losses::Loss;
 use crate::metrics::{Metric, MetricKind};
 use crate::model::{size_of, Compiled, Model};
+use crate::regularizers::Regularizer;
 
+use super::metric_config;
 use super::optimizer;
 
 /// Returns `v` as a JSON number that reads back as the same `f32`: the
@@ -55,7 +58,7 @@ fn dtype_policy() -> Value {
     keras_object("keras", "DTypePolicy", json!({ "name": "float32" }))
 }
 
-/// The batch shape of per-sample `shape`, with `null` for the batch axis.
+/// Returns the batch shape of per-sample `shape`, with `null` for the batch axis.
 fn batch_shape(shape: &[usize]) -> Value {
     let mut dims = vec![Value::Null];
     dims.extend(shape.iter().map(|&d| Value::from(d)));
@@ -105,8 +108,21 @@ fn initializer_value(spec: &InitializerSpec) -> Value {
     keras_object("keras.initializers", class_name, config)
 }
 
-/// Returns the Keras config of one layer whose input has per-sample shape `input`.
-fn layer_value(layer: &dyn Layer, input: &[usize]) -> Result<Value> {
+fn regularizer_value(reg: Option<Regularizer>) -> Value {
+    match reg {
+        Some(r) => keras_object(
+            "keras.regularizers",
+            "L1L2",
+            json!({ "l1": f32_value(r.l1), "l2": f32_value(r.l2) }),
+        ),
+        None => Value::Null,
+    }
+}
+
+/// Returns the Keras config of layer `index` of `model`, whose input has
+/// per-sample shape `input`.
+fn layer_value(model: &Model, index: usize, input: &[usize]) -> Result<Value> {
+    let layer = model.layers()[index].as_ref();
     let name = layer.name();
     let spec = layer.spec().ok_or_else(|| {
         Error::InvalidArgument(format!(
@@ -137,14 +153,16 @@ fn layer_value(layer: &dyn Layer, input: &[usize]) -> Result<Value> {
                 "bias_initializer".into(),
                 initializer_value(bias_initializer),
             );
-            for key in [
-                "kernel_regularizer",
-                "bias_regularizer",
-                "kernel_constraint",
-                "bias_constraint",
-            ] {
-                config.insert(key.into(), Value::Null);
-            }
+            config.insert(
+                "kernel_regularizer".into(),
+                regularizer_value(model.weight_regularizer(index, 0)),
+            );
+            config.insert(
+                "bias_regularizer".into(),
+                regularizer_value(model.weight_regularizer(index, 1)),
+            );
+            config.insert("kernel_constraint".into(), Value::Null);
+            config.insert("bias_constraint".into(), Value::Null);
             "Dense"
         }
         LayerSpec::Activation { activation } => {
@@ -165,7 +183,38 @@ fn layer_value(layer: &dyn Layer, input: &[usize]) -> Result<Value> {
             config.insert("target_shape".into(), Value::from(target_shape.clone()));
             "Reshape"
         }
+        LayerSpec::Noise { kind, seed } => {
+            config.insert("seed".into(), seed_value(*seed));
+            match *kind {
+                NoiseKind::Gaussian { stddev } => {
+                    config.insert("stddev".into(), f32_value(stddev));
+                    "GaussianNoise"
+                }
+                NoiseKind::GaussianDropout { rate } => {
+                    config.insert("rate".into(), f32_value(rate));
+                    "GaussianDropout"
+                }
+                NoiseKind::AlphaDropout { rate } => {
+                    config.insert("rate".into(), f32_value(rate));
+                    config.insert("noise_shape".into(), Value::Null);
+                    "AlphaDropout"
+                }
+            }
+        }
+        LayerSpec::ActivityRegularization => {
+            let reg = model.activity_regularizer(index).unwrap_or_default();
+            config.insert("l1".into(), f32_value(reg.l1));
+            config.insert("l2".into(), f32_value(reg.l2));
+            "ActivityRegularization"
+        }
     };
+
+    // Keras writes a layer's activity regularizer only when it has one.
+    if !matches!(spec, LayerSpec::ActivityRegularization) {
+        if let Some(reg) = model.activity_regularizer(index) {
+            config.insert("activity_regularizer".into(), regularizer_value(Some(reg)));
+        }
+    }
     let mut value = keras_object("keras.layers", class_name, Value::Object(config));
     value["build_config"] = json!({ "input_shape": batch_shape(input) });
     Ok(value)
@@ -186,8 +235,8 @@ pub fn model_config(model: &Model, include_compile: bool) -> Result<Value> {
         }),
     )];
     let mut shape = input_shape.to_vec();
-    for layer in model.layers() {
-        layers.push(layer_value(layer.as_ref(), &shape)?);
+    for (index, layer) in model.layers().iter().enumerate() {
+        layers.push(layer_value(model, index, &shape)?);
         shape = layer.output_shape().to_vec();
     }
     let compile = match (&model.compiled, include_compile) {
@@ -264,7 +313,11 @@ fn loss_value(loss: &Loss) -> Value {
     keras_object("keras.losses", class_name, config)
 }
 
-fn metric_value(m: &Metric) -> Value {
+/// Returns the Keras config object of a compiled metric.
+pub fn metric_value(m: &Metric) -> Value {
+    if let Some(value) = metric_config::metric_value(m) {
+        return value;
+    }
     let mut config = json!({ "name": m.name, "dtype": "float32" });
     let class_name = match m.kind {
         MetricKind::SparseCategoricalAccuracy => "SparseCategoricalAccuracy",
@@ -284,6 +337,7 @@ fn metric_value(m: &Metric) -> Value {
         MetricKind::MeanAbsoluteError => "MeanAbsoluteError",
         MetricKind::MeanSquaredError => "MeanSquaredError",
         MetricKind::RootMeanSquaredError => "RootMeanSquaredError",
+        _ => unreachable!("metric_config::metric_value writes the other metrics"),
     };
     keras_object("keras.metrics", class_name, config)
 }
@@ -301,11 +355,11 @@ fn compile_config(c: &Compiled) -> Result<Value> {
     }))
 }
 
-// Reading. Errors say where in config.json the problem is; the caller adds
-// the file name.
+// Reading. Errors name the place in config.json that is invalid, and the
+// caller adds the file name.
 
-pub(super) fn invalid(what: String) -> Error {
-    Error::File(format!("config.json is invalid: {what}"))
+pub(super) fn invalid(problem: String) -> Error {
+    Error::File(format!("config.json is invalid: {problem}"))
 }
 
 /// Reads `config.json` into a model: the architecture, and the compile
@@ -360,10 +414,10 @@ pub fn model_from_config(config: &Value, compile: bool) -> Result<Model> {
 }
 
 /// Reads a `[null, d1, d2, ...]` batch shape into the per-sample shape.
-fn per_sample_shape(v: &Value, what: &str) -> Result<Vec<usize>> {
+fn per_sample_shape(v: &Value, field: &str) -> Result<Vec<usize>> {
     let dims = v.as_array().filter(|d| d.len() >= 2).ok_or_else(|| {
         invalid(format!(
-            "{what} must be a list [null, ...] of at least two entries, got {v}"
+            "{field} must be a list [null, ...] of at least two entries, got {v}"
         ))
     })?;
     dims[1..]
@@ -374,7 +428,7 @@ fn per_sample_shape(v: &Value, what: &str) -> Result<Vec<usize>> {
                 .and_then(|d| usize::try_from(d).ok())
                 .ok_or_else(|| {
                     invalid(format!(
-                        "{what} must have positive sizes after the batch axis, got {v}"
+                        "{field} must have positive sizes after the batch axis, got {v}"
                     ))
                 })
         })
@@ -392,7 +446,7 @@ fn input_layer_shape(layer: &Value) -> Result<Vec<usize>> {
 }
 
 /// Accepts a missing dtype, "float32", or a float32 DTypePolicy.
-fn check_dtype(config: &Value, what: &str) -> Result<()> {
+fn check_dtype(config: &Value, owner: &str) -> Result<()> {
     let dtype = match config.get("dtype") {
         None | Some(Value::Null) => return Ok(()),
         Some(Value::String(s)) => s.as_str(),
@@ -403,7 +457,7 @@ fn check_dtype(config: &Value, what: &str) -> Result<()> {
     };
     if dtype != "float32" {
         return Err(Error::File(format!(
-            "{what} has dtype \"{dtype}\"; kerust computes in float32 only"
+            "{owner} has dtype \"{dtype}\"; kerust computes in float32 only"
         )));
     }
     Ok(())
@@ -413,7 +467,8 @@ fn check_dtype(config: &Value, what: &str) -> Result<()> {
 /// the layer.
 struct Fields<'a> {
     config: &'a Map<String, Value>,
-    what: String,
+    /// The layer, as error messages name it.
+    label: String,
 }
 
 impl Fields<'_> {
@@ -424,7 +479,7 @@ impl Fields<'_> {
     fn bad(&self, key: &str, expected: &str) -> Error {
         invalid(format!(
             "{}: `{key}` must be {expected}, got {}",
-            self.what,
+            self.label,
             self.config.get(key).unwrap_or(&Value::Null)
         ))
     }
@@ -470,7 +525,7 @@ impl Fields<'_> {
                 .and_then(Value::as_str)
                 .ok_or_else(|| self.bad(key, "an activation name"))?,
         };
-        Activation::from_name(name).map_err(|e| invalid(format!("{}: {e}", self.what)))
+        Activation::from_name(name).map_err(|e| invalid(format!("{}: {e}", self.label)))
     }
 
     fn initializer(&self, key: &str, default: Initializer) -> Result<InitializerSpec> {
@@ -500,8 +555,48 @@ impl Fields<'_> {
             .unwrap_or_default();
         let seed = config.get("seed").and_then(Value::as_u64);
         let initializer = Initializer::from_parts(name, &params)
-            .map_err(|e| invalid(format!("{}: {e}", self.what)))?;
+            .map_err(|e| invalid(format!("{}: {e}", self.label)))?;
         Ok(InitializerSpec { initializer, seed })
+    }
+
+    /// Reads an L1, L2 or L1L2 regularizer object, or its name.
+    fn regularizer(&self, key: &str) -> Result<Option<Regularizer>> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let (class_name, config) = match v {
+            Value::String(s) => (s.as_str(), &Value::Null),
+            Value::Object(o) => (
+                o.get("class_name").and_then(Value::as_str).unwrap_or(""),
+                o.get("config").unwrap_or(&Value::Null),
+            ),
+            _ => return Err(self.bad(key, "a regularizer")),
+        };
+        // Keras's defaults: L1(0.01), L2(0.01), L1L2(0, 0).
+        let default = match class_name {
+            "L1" | "l1" => (0.01, 0.0),
+            "L2" | "l2" => (0.0, 0.01),
+            "L1L2" | "l1_l2" => (0.0, 0.0),
+            _ => return Err(self.bad(key, "an L1, L2 or L1L2 regularizer")),
+        };
+        let factor = |k: &str, default: f64| {
+            config
+                .get(k)
+                .and_then(Value::as_f64)
+                .filter(|v| *v >= 0.0 && v.is_finite())
+                .unwrap_or(default) as f32
+        };
+        let l1 = if class_name.eq_ignore_ascii_case("l2") {
+            0.0
+        } else {
+            factor("l1", default.0)
+        };
+        let l2 = if class_name.eq_ignore_ascii_case("l1") {
+            0.0
+        } else {
+            factor("l2", default.1)
+        };
+        Ok(Some(Regularizer { l1, l2 }))
     }
 
     fn require_null(&self, keys: &[&str]) -> Result<()> {
@@ -509,7 +604,7 @@ impl Fields<'_> {
             if self.get(key).is_some() {
                 return Err(Error::File(format!(
                     "{}: `{key}` is not supported by this version of kerust",
-                    self.what
+                    self.label
                 )));
             }
         }
@@ -557,37 +652,73 @@ fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Resu
         .ok_or_else(|| invalid(format!("layer {index} ({class_name}) has no \"name\"")))?;
     let f = Fields {
         config,
-        what: format!("layer {index} (\"{name}\", {class_name})"),
+        label: format!("layer {index} (\"{name}\", {class_name})"),
     };
-    check_dtype(layer.get("config").unwrap_or(&Value::Null), &f.what)?;
+    check_dtype(layer.get("config").unwrap_or(&Value::Null), &f.label)?;
     if !f.flag("trainable", true)? {
         return Err(Error::File(format!(
             "{}: frozen layers (`trainable = false`) are not supported yet",
-            f.what
+            f.label
         )));
     }
     match class_name {
         "Dense" => {
-            f.require_null(&[
-                "kernel_regularizer",
-                "bias_regularizer",
-                "activity_regularizer",
-                "kernel_constraint",
-                "bias_constraint",
-                "lora_rank",
-            ])?;
+            f.require_null(&["kernel_constraint", "bias_constraint", "lora_rank"])?;
             let kernel = f.initializer("kernel_initializer", Initializer::GlorotUniform)?;
             let bias = f.initializer("bias_initializer", Initializer::Zeros)?;
+            let use_bias = f.flag("use_bias", true)?;
             model.add_dense(
                 name,
                 f.count("units")?,
                 f.activation("activation")?,
-                f.flag("use_bias", true)?,
+                use_bias,
                 &kernel.initializer,
                 kernel.seed,
                 &bias.initializer,
                 bias.seed,
+            )?;
+            if let Some(reg) = f.regularizer("kernel_regularizer")? {
+                model.set_weight_regularizer(name, "kernel", reg)?;
+            }
+            match f.regularizer("bias_regularizer")? {
+                Some(reg) if use_bias => model.set_weight_regularizer(name, "bias", reg),
+                _ => Ok(()),
+            }
+        }
+        "GaussianNoise" => model.add_noise(
+            name,
+            NoiseKind::Gaussian {
+                stddev: f.number("stddev")? as f32,
+            },
+            f.seed("seed")?,
+        ),
+        "GaussianDropout" => model.add_noise(
+            name,
+            NoiseKind::GaussianDropout {
+                rate: f.number("rate")? as f32,
+            },
+            f.seed("seed")?,
+        ),
+        "AlphaDropout" => {
+            f.require_null(&["noise_shape"])?;
+            model.add_noise(
+                name,
+                NoiseKind::AlphaDropout {
+                    rate: f.number("rate")? as f32,
+                },
+                f.seed("seed")?,
             )
+        }
+        "ActivityRegularization" => {
+            let factor = |key: &str| match f.get(key) {
+                None => Ok(0.0),
+                Some(_) => f.number(key).map(|v| v as f32),
+            };
+            let reg = Regularizer {
+                l1: factor("l1")?,
+                l2: factor("l2")?,
+            };
+            model.add_activity_regularization(name, reg)
         }
         "Activation" => model.add_activation(name, f.activation("activation")?),
         "Dropout" => {
@@ -600,7 +731,7 @@ fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Resu
                 Some(other) => {
                     return Err(Error::File(format!(
                         "{}: data_format \"{other}\" is not supported; kerust uses channels_last",
-                        f.what
+                        f.label
                     )))
                 }
             }
@@ -617,9 +748,18 @@ fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Resu
             "layer {index} (\"{name}\") is a {other} layer, which this version of kerust cannot load"
         ))),
     }
+    .and_then(|()| {
+        if class_name == "ActivityRegularization" {
+            return Ok(());
+        }
+        match f.regularizer("activity_regularizer")? {
+            Some(reg) => model.set_activity_regularizer(name, reg),
+            None => Ok(()),
+        }
+    })
     .map_err(|e| match e {
         Error::File(_) => e,
-        other => invalid(format!("{}: {other}", f.what)),
+        other => invalid(format!("{}: {other}", f.label)),
     })
 }
 
@@ -687,6 +827,13 @@ fn metric_from_config(v: &Value, loss: &Loss, outputs: usize) -> Result<Metric> 
             )))
         }
     };
+    if let Some(kind) = metric_config::metric_from_config(class_name, config)? {
+        let name = config
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or(class_name);
+        return Ok(Metric::new(name, kind));
+    }
     let kind_name = match class_name {
         "accuracy" | "acc" => match loss {
             Loss::SparseCategoricalCrossentropy { .. } => "sparse_categorical_accuracy",
@@ -761,7 +908,7 @@ mod tests {
             0.9,
             0.999,
             3.0e38,
-            1.17549435e-38,
+            f32::MIN_POSITIVE,
             0.3,
             2.5e-4,
         ] {

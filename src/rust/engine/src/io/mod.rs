@@ -13,7 +13,7 @@
 //!   training state in the safetensors metadata (see [`archive`]).
 //!
 //! Keras 3 stores the weights in `model.weights.h5` (HDF5) instead; kerust
-//! recognises such files and says that it cannot read them yet.
+//! recognises such files and reports that it cannot read them yet.
 //!
 //! A weights file (`save_model_weights()`) is the safetensors part alone,
 //! with the layer weights and the format metadata.
@@ -21,6 +21,7 @@
 pub mod archive;
 pub mod files;
 pub mod keras_config;
+pub mod metric_config;
 pub mod optimizer;
 pub mod safetensors;
 pub mod weights;
@@ -38,7 +39,7 @@ pub const FORMAT_VERSION: u64 = 1;
 pub const METADATA_FILE: &str = "metadata.json";
 pub const CONFIG_FILE: &str = "config.json";
 pub const WEIGHTS_FILE: &str = "model.weights.safetensors";
-/// Where Keras 3 stores the weights of a `.keras` file.
+/// Name of the weights entry in Keras 3's `.keras` files.
 pub const KERAS_WEIGHTS_FILE: &str = "model.weights.h5";
 
 /// The first bytes of every HDF5 file.

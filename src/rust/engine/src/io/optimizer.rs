@@ -68,7 +68,8 @@ fn zero_is_null(v: f32) -> Value {
     }
 }
 
-fn schedule_value(s: &Schedule) -> Value {
+/// Returns the Keras config object of a learning-rate schedule.
+pub fn schedule_value(s: &Schedule) -> Value {
     let (class_name, config) = match s {
         Schedule::ExponentialDecay {
             initial,
@@ -304,9 +305,11 @@ fn schedule_from_value(v: &Value) -> Result<Schedule> {
             m_mul: c.f64("m_mul", 1.0)?,
             alpha: c.f64("alpha", 0.0)?,
         },
-        other => return Err(Error::File(format!(
+        other => {
+            return Err(Error::File(format!(
             "the saved learning-rate schedule {other} is not supported by this version of kerust"
-        ))),
+        )))
+        }
     };
     schedule
         .validate()
@@ -314,23 +317,10 @@ fn schedule_from_value(v: &Value) -> Result<Schedule> {
     Ok(schedule)
 }
 
-/// Builds an optimizer, without state, from its Keras config.
-pub fn optimizer_from_value(v: &Value) -> Result<Optimizer> {
-    let (class_name, config) = match v {
-        Value::String(s) => (s.as_str(), None),
-        Value::Object(o) => (
-            o.get("class_name").and_then(Value::as_str).unwrap_or(""),
-            o.get("config").and_then(Value::as_object),
-        ),
-        other => {
-            return Err(invalid(format!(
-                "the optimizer must be a name or an optimizer object, got {other}"
-            )))
-        }
-    };
-    let empty = Map::new();
-    let c = Config(config.unwrap_or(&empty), "optimizer's");
-    let (kind, default_lr) = match class_name.to_ascii_lowercase().as_str() {
+/// Builds the optimizer kind named `class_name` from its config; returns
+/// it with Keras's default learning rate for that optimizer.
+fn kind_from_config(class_name: &str, c: &Config) -> Result<(OptimizerKind, f32)> {
+    Ok(match class_name.to_ascii_lowercase().as_str() {
         "sgd" => (
             OptimizerKind::Sgd {
                 momentum: c.f32("momentum", 0.0)?,
@@ -398,7 +388,27 @@ pub fn optimizer_from_value(v: &Value) -> Result<Optimizer> {
                 "the saved optimizer \"{class_name}\" is not supported by this version of kerust"
             )))
         }
+    })
+}
+
+/// Builds an optimizer, without state, from its Keras config.
+pub fn optimizer_from_value(v: &Value) -> Result<Optimizer> {
+    let (class_name, config) = match v {
+        Value::String(s) => (s.as_str(), None),
+        Value::Object(o) => (
+            o.get("class_name").and_then(Value::as_str).unwrap_or(""),
+            o.get("config").and_then(Value::as_object),
+        ),
+        other => {
+            return Err(invalid(format!(
+                "the optimizer must be a name or an optimizer object, got {other}"
+            )))
+        }
     };
+    let empty = Map::new();
+    let c = Config(config.unwrap_or(&empty), "optimizer's");
+
+    let (kind, default_lr) = kind_from_config(class_name, &c)?;
     kind.validate()
         .map_err(|e| invalid(format!("the optimizer {class_name}: {e}")))?;
     for key in [
@@ -416,6 +426,7 @@ pub fn optimizer_from_value(v: &Value) -> Result<Optimizer> {
             )));
         }
     }
+
     let (learning_rate, schedule) = match c.0.get("learning_rate") {
         Some(s @ Value::Object(_)) => {
             let schedule = schedule_from_value(s)?;
@@ -428,6 +439,7 @@ pub fn optimizer_from_value(v: &Value) -> Result<Optimizer> {
             "the optimizer's learning rate must be a positive number, got {learning_rate}"
         )));
     }
+
     let mut opt = Optimizer::new(kind, learning_rate);
     opt.schedule = schedule;
     opt.weight_decay = c.f32("weight_decay", 0.0)?;

@@ -148,8 +148,8 @@ pub fn write(tensors: &[TensorRef], metadata: &[(String, String)]) -> Result<Vec
     Ok(out)
 }
 
-fn invalid(what: &str) -> Error {
-    Error::File(format!("the safetensors data is invalid: {what}"))
+fn invalid(problem: &str) -> Error {
+    Error::File(format!("the safetensors data is invalid: {problem}"))
 }
 
 /// Parses a safetensors file; the tensors borrow their bytes from `data`.

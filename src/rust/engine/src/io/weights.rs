@@ -66,7 +66,7 @@ pub fn check_format_version(version: Option<&str>, writer: Option<&str>) -> Resu
     Ok(())
 }
 
-/// Returns a weights file (safetensors) holding every layer weight.
+/// Returns a weights file (safetensors) with every layer weight.
 pub fn save_weights(model: &Model, kerust_version: &str) -> Result<Vec<u8>> {
     safetensors::write(&weight_tensors(model), &format_metadata(kerust_version))
 }
@@ -118,6 +118,13 @@ fn weights_bytes(bytes: &[u8]) -> Result<&[u8]> {
         ));
     }
     if !zip::looks_like_zip(bytes) {
+        // A safetensors header is JSON, so its first byte is `{`.
+        if bytes.get(8) != Some(&b'{') {
+            return Err(Error::File(
+                "it is neither a weights file (safetensors) nor a model file (a .keras zip archive)"
+                    .into(),
+            ));
+        }
         return Ok(bytes);
     }
     let archive = ZipArchive::parse(bytes)?;
@@ -162,12 +169,12 @@ pub fn load_weights(model: &mut Model, bytes: &[u8], skip_mismatch: bool) -> Res
         .collect();
     let by_name = names.iter().all(|n| file.iter().any(|f| f.name == *n));
     let mut skipped = Vec::new();
-    let mismatch = |what: String, skipped: &mut Vec<String>| {
+    let mismatch = |problem: String, skipped: &mut Vec<String>| {
         if skip_mismatch {
-            skipped.push(what);
+            skipped.push(problem);
             Ok(())
         } else {
-            Err(Error::File(what))
+            Err(Error::File(problem))
         }
     };
 

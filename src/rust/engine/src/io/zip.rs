@@ -132,9 +132,9 @@ impl ZipWriter {
         write: impl FnOnce(&mut Vec<u8>),
     ) -> Result<()> {
         let offset = self.out.len();
-        let too_large = |what: &str| {
+        let too_large = |field: &str| {
             Error::File(format!(
-                "cannot write the zip entry \"{name}\": its {what} exceeds 4 GiB, the limit of zip archives without Zip64, which kerust does not write"
+                "cannot write the zip entry \"{name}\": its {field} exceeds 4 GiB, the limit of zip archives without Zip64, which kerust does not write"
             ))
         };
         let size = u32::try_from(len).map_err(|_| too_large("size"))?;
@@ -204,9 +204,11 @@ impl ZipWriter {
             )
         };
         let count = u16::try_from(self.count).map_err(|_| too_large())?;
+
         let central_offset = u32::try_from(self.out.len()).map_err(|_| too_large())?;
         let central_size = u32::try_from(self.central.len()).map_err(|_| too_large())?;
         u32::try_from(self.out.len() + self.central.len()).map_err(|_| too_large())?;
+
         self.out.extend_from_slice(&self.central);
         let out = &mut self.out;
         put_u32(out, END_SIGNATURE);
@@ -297,8 +299,8 @@ fn truncated() -> Error {
     )
 }
 
-fn corrupted(what: &str) -> Error {
-    Error::File(format!("the zip archive is corrupted: {what}"))
+fn corrupted(problem: &str) -> Error {
+    Error::File(format!("the zip archive is corrupted: {problem}"))
 }
 
 /// True when `data` starts like a zip archive (a local header, or the end
@@ -326,6 +328,7 @@ impl<'a> ZipArchive<'a> {
                 "it spans several disks or its entry counts disagree; kerust reads single-file archives only",
             ));
         }
+
         let zip64 = count == 0xFFFF || central_size == 0xFFFF_FFFF || central_offset == 0xFFFF_FFFF;
         if zip64 && end >= ZIP64_LOCATOR_LEN {
             let mut loc = Cursor::at(data, end - ZIP64_LOCATOR_LEN);
@@ -343,6 +346,7 @@ impl<'a> ZipArchive<'a> {
                 central_offset = z.u64()?;
             }
         }
+
         let start = usize::try_from(central_offset).map_err(|_| truncated())?;
         let size = usize::try_from(central_size).map_err(|_| truncated())?;
         if start.checked_add(size).is_none_or(|e| e > data.len()) {
@@ -355,6 +359,7 @@ impl<'a> ZipArchive<'a> {
                 "the entry count does not fit the central directory",
             ));
         }
+
         let directory = &data[start..start + size];
         let mut entries = Vec::with_capacity(count as usize);
         let mut c = Cursor::at(directory, 0);
@@ -402,6 +407,7 @@ impl<'a> ZipArchive<'a> {
                 "the stored entry \"{name}\" has different compressed and uncompressed sizes"
             )));
         }
+
         let offset = usize::try_from(entry.local_header_offset).map_err(|_| truncated())?;
         let mut c = Cursor::at(self.data, offset);
         if c.u32()? != LOCAL_HEADER_SIGNATURE {
@@ -431,6 +437,7 @@ impl<'a> ZipArchive<'a> {
                 "the local header of \"{name}\" disagrees with the central directory"
             )));
         }
+
         let len = usize::try_from(entry.size).map_err(|_| truncated())?;
         let bytes = c.bytes(len)?;
         let actual = crc32(bytes);
@@ -495,7 +502,8 @@ fn read_central_header(c: &mut Cursor) -> Result<ZipEntry> {
     let name_bytes = c.bytes(name_len)?;
     let extra = c.bytes(extra_len)?;
     c.bytes(comment_len)?;
-    // Zip64 extended information (header id 1) holds, in this order, only
+
+    // Zip64 extended information (header id 1) contains, in this order, only
     // the fields whose 32-bit value is 0xFFFFFFFF.
     let mut e = Cursor::at(extra, 0);
     while e.pos + 4 <= extra.len() {
@@ -515,6 +523,7 @@ fn read_central_header(c: &mut Cursor) -> Result<ZipEntry> {
             }
         }
     }
+
     // Names without the UTF-8 flag are in code page 437, which agrees
     // with UTF-8 on ASCII; other bytes are shown as replacement characters.
     let name = String::from_utf8_lossy(name_bytes).into_owned();
@@ -621,9 +630,8 @@ mod tests {
                 continue;
             };
             for (name, want) in ["metadata.json", "empty", "data.bin"].iter().zip(&expected) {
-                match zip.read(name) {
-                    Ok(Some(got)) => assert_eq!(got, &want[..], "byte {i} changed {name}"),
-                    Ok(None) | Err(_) => {}
+                if let Ok(Some(got)) = zip.read(name) {
+                    assert_eq!(got, &want[..], "byte {i} changed {name}");
                 }
             }
         }
@@ -656,7 +664,7 @@ mod tests {
     #[test]
     fn zip64_end_record_and_extra_fields_are_read() {
         // One stored entry whose sizes and offset are 0xFFFFFFFF in the
-        // central directory and given in a Zip64 extra field; the end record
+        // central directory and given in a Zip64 extra field. The end record
         // points to a Zip64 end record through the Zip64 locator.
         let data = b"zip64 content";
         let mut out = Vec::new();

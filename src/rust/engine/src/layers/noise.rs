@@ -6,13 +6,11 @@
 //! adds). The forward pass keeps the multiplier of each value for the
 //! backward pass.
 
-use std::sync::Mutex;
-
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::{Rng, RngExt};
 use rand_distr::{Distribution, StandardNormal};
 
-use super::{BackwardArgs, ForwardCtx, Layer, SeededRng};
+use super::seeded::SeededGenerator;
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 /// selu's constants; AlphaDropout's dropped value is `-ALPHA * SCALE`.
 const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
@@ -30,7 +28,7 @@ pub struct Noise {
     name: String,
     shape: Vec<usize>,
     kind: NoiseKind,
-    seeded: Option<SeededRng>,
+    seeded: Option<SeededGenerator>,
 }
 
 impl Noise {
@@ -39,7 +37,7 @@ impl Noise {
             name: name.to_string(),
             shape: input_shape.to_vec(),
             kind,
-            seeded: seed.map(|s| SeededRng(Mutex::new(StdRng::seed_from_u64(s)))),
+            seeded: seed.map(SeededGenerator::new),
         }
     }
 
@@ -49,7 +47,7 @@ impl Noise {
 
     /// Fills `mult` with each value's multiplier and returns the additive
     /// term of AlphaDropout per value through `add` (zero for the others).
-    fn draw(&self, rng: &mut StdRng, x: &[f32], y: &mut [f32], mult: &mut [f32]) {
+    fn draw<R: Rng + ?Sized>(&self, rng: &mut R, x: &[f32], y: &mut [f32], mult: &mut [f32]) {
         match self.kind {
             NoiseKind::Gaussian { stddev } => {
                 for ((y, &x), m) in y.iter_mut().zip(x).zip(mult.iter_mut()) {
@@ -123,11 +121,27 @@ impl Layer for Noise {
             return;
         }
         match &self.seeded {
-            Some(SeededRng(lock)) => {
-                let mut rng = lock.lock().unwrap_or_else(|e| e.into_inner());
-                self.draw(&mut rng, &x[..n], &mut y[..n], &mut scratch[..n]);
+            Some(generator) => {
+                generator.with(|rng| self.draw(rng, &x[..n], &mut y[..n], &mut scratch[..n]))
             }
             None => self.draw(ctx.rng, &x[..n], &mut y[..n], &mut scratch[..n]),
+        }
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Noise {
+            kind: self.kind,
+            seed: self.seeded.as_ref().map(|g| g.seed()),
+        })
+    }
+
+    fn rng_position(&self) -> Option<u128> {
+        self.seeded.as_ref().map(|g| g.position())
+    }
+
+    fn set_rng_position(&self, position: u128) {
+        if let Some(g) = &self.seeded {
+            g.set_position(position);
         }
     }
 
@@ -167,6 +181,9 @@ impl Identity {
 impl Layer for Identity {
     fn class_name(&self) -> &'static str {
         self.class_name
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        (self.class_name == "ActivityRegularization").then_some(LayerSpec::ActivityRegularization)
     }
     fn name(&self) -> &str {
         &self.name

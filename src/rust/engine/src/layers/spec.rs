@@ -4,6 +4,7 @@
 
 use crate::activations::Activation;
 use crate::init::Initializer;
+use crate::layers::noise::NoiseKind;
 
 /// An initializer with its optional seed, as given to the layer.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,4 +34,11 @@ pub enum LayerSpec {
     Reshape {
         target_shape: Vec<usize>,
     },
+    /// GaussianNoise, GaussianDropout or AlphaDropout.
+    Noise {
+        kind: NoiseKind,
+        seed: Option<u64>,
+    },
+    /// The identity. The model keeps the penalty on its output.
+    ActivityRegularization,
 }
