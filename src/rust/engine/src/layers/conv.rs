@@ -36,6 +36,8 @@ use super::{BackwardArgs, ForwardCtx, Layer, Param};
 
 /// Rows of the column matrix that one chunk of work should reach: enough for
 /// an efficient matrix product, small enough to balance threads.
+pub static PROF: [std::sync::atomic::AtomicU64; 6] = [const { std::sync::atomic::AtomicU64::new(0) }; 6];
+pub static BPROF: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
 const ROWS_PER_CHUNK: usize = 512;
 
 /// Settings of a convolution layer, with keras's argument names.
@@ -179,6 +181,16 @@ pub(crate) fn build_window(
     })
 }
 
+/// How the activation follows the bias. Plain relu needs no stored
+/// pre-activation: its derivative, 1 where `z > 0`, is 1 exactly where the
+/// output `y = max(z, 0)` is positive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Post {
+    Linear,
+    Relu,
+    General,
+}
+
 #[derive(Debug)]
 pub struct Conv {
     name: String,
@@ -258,8 +270,14 @@ impl Conv {
         })
     }
 
-    fn linear(&self) -> bool {
-        self.activation == Activation::Linear
+    fn post(&self) -> Post {
+        if self.activation == Activation::Linear {
+            Post::Linear
+        } else if self.activation == Activation::RELU {
+            Post::Relu
+        } else {
+            Post::General
+        }
     }
 
     fn input_per_sample(&self) -> usize {
@@ -281,10 +299,9 @@ impl Conv {
     }
 
     fn pre_activation_per_sample(&self) -> usize {
-        if self.linear() {
-            0
-        } else {
-            self.output_per_sample()
+        match self.post() {
+            Post::General => self.output_per_sample(),
+            Post::Linear | Post::Relu => 0,
         }
     }
 
@@ -305,17 +322,49 @@ impl Conv {
         batch * self.window.positions() * self.group_width() * self.filters
     }
 
+    /// Returns the first input column of the window at output column `ow`
+    /// when its row of taps is one contiguous run of the input (one group,
+    /// no dilation along the width, no padding under the window).
+    fn contiguous_run(&self, ow: usize) -> Option<usize> {
+        let aw = &self.window.axes[2];
+        if self.groups != 1 || aw.dilation != 1 {
+            return None;
+        }
+        let first = (ow * aw.stride).checked_sub(aw.pad_before)?;
+        (first + aw.kernel <= aw.input).then_some(first)
+    }
+
     /// Copies the input windows of one sample into its column matrix.
     fn im2col(&self, x: &[f32], columns: &mut [f32]) {
         let group_channels = self.channels / self.groups;
         let group_width = self.group_width();
         let row_width = self.row_width();
         let [ad, ah, aw] = self.window.axes;
+        let run = aw.kernel * self.channels;
         let mut position = 0;
         for od in 0..ad.output {
             for oh in 0..ah.output {
                 for ow in 0..aw.output {
                     let row = &mut columns[position * row_width..(position + 1) * row_width];
+                    position += 1;
+                    if let Some(first) = self.contiguous_run(ow) {
+                        // One copy per kernel row instead of one per tap.
+                        let mut rows = row.chunks_exact_mut(run);
+                        for kd in 0..ad.kernel {
+                            let id = ad.source(od, kd);
+                            for kh in 0..ah.kernel {
+                                let dst = rows.next().expect("row width is taps * channels");
+                                match (id, ah.source(oh, kh)) {
+                                    (Some(d), Some(h)) => {
+                                        let from = ((d * ah.input + h) * aw.input + first) * self.channels;
+                                        dst.copy_from_slice(&x[from..from + run]);
+                                    }
+                                    _ => dst.fill(0.0),
+                                }
+                            }
+                        }
+                        continue;
+                    }
                     self.window.for_each_tap(od, oh, ow, |tap, source| {
                         for g in 0..self.groups {
                             let at = g * group_width + tap * group_channels;
@@ -329,7 +378,6 @@ impl Conv {
                             }
                         }
                     });
-                    position += 1;
                 }
             }
         }
@@ -343,11 +391,30 @@ impl Conv {
         let group_width = self.group_width();
         let row_width = self.row_width();
         let [ad, ah, aw] = self.window.axes;
+        let run = aw.kernel * self.channels;
         let mut position = 0;
         for od in 0..ad.output {
             for oh in 0..ah.output {
                 for ow in 0..aw.output {
                     let row = &d_columns[position * row_width..(position + 1) * row_width];
+                    position += 1;
+                    if let Some(first) = self.contiguous_run(ow) {
+                        let mut rows = row.chunks_exact(run);
+                        for kd in 0..ad.kernel {
+                            let id = ad.source(od, kd);
+                            for kh in 0..ah.kernel {
+                                let src = rows.next().expect("row width is taps * channels");
+                                if let (Some(d), Some(h)) = (id, ah.source(oh, kh)) {
+                                    let to = ((d * ah.input + h) * aw.input + first) * self.channels;
+                                    dx[to..to + run]
+                                        .iter_mut()
+                                        .zip(src)
+                                        .for_each(|(d, v)| *d += v);
+                                }
+                            }
+                        }
+                        continue;
+                    }
                     self.window.for_each_tap(od, oh, ow, |tap, source| {
                         if let Some(p) = source {
                             for g in 0..self.groups {
@@ -360,7 +427,6 @@ impl Conv {
                             }
                         }
                     });
-                    position += 1;
                 }
             }
         }
@@ -413,6 +479,7 @@ impl Conv {
     ) {
         let samples = y.len() / self.output_per_sample();
         let rows = samples * self.window.positions();
+        let t0 = std::time::Instant::now();
         let columns: &[f32] = if self.identity_columns {
             x
         } else {
@@ -425,8 +492,13 @@ impl Conv {
             }
             columns
         };
-        let linear = self.linear();
-        let pre: &mut [f32] = if linear { &mut *y } else { &mut *z };
+        let t1 = std::time::Instant::now();
+        let post = self.post();
+        let pre: &mut [f32] = if post == Post::General {
+            &mut *z
+        } else {
+            &mut *y
+        };
         let group_filters = self.filters / self.groups;
         for g in 0..self.groups {
             let out = MatMut {
@@ -443,14 +515,24 @@ impl Conv {
                 parallel_product,
             );
         }
-        if let Some(bias) = self.params.get(1) {
-            for row in pre.chunks_exact_mut(self.filters) {
-                row.iter_mut().zip(&bias.value).for_each(|(v, b)| *v += b);
+        let t2 = std::time::Instant::now();
+        let bias = self.params.get(1).map(|b| &b.value[..]);
+        match post {
+            Post::Linear => add_bias(pre, bias),
+            Post::Relu => add_bias_relu(pre, bias),
+            Post::General => {
+                add_bias(pre, bias);
+                self.activation.forward(z, y, self.filters);
             }
         }
-        if !linear {
-            self.activation.forward(z, y, self.filters);
-        }
+        let t3 = std::time::Instant::now();
+        use std::sync::atomic::Ordering::Relaxed;
+        PROF[0].fetch_add((t1 - t0).as_nanos() as u64, Relaxed);
+        PROF[1].fetch_add((t2 - t1).as_nanos() as u64, Relaxed);
+        PROF[2].fetch_add((t3 - t2).as_nanos() as u64, Relaxed);
+        if self.filters == 64 { PROF[3].fetch_add((t1 - t0).as_nanos() as u64, Relaxed);
+        PROF[4].fetch_add((t2 - t1).as_nanos() as u64, Relaxed);
+        PROF[5].fetch_add((t3 - t2).as_nanos() as u64, Relaxed); }
     }
 
     /// Backward pass of one chunk: this chunk's kernel and bias gradients
@@ -469,6 +551,7 @@ impl Conv {
     ) {
         let rows = dz.len() / self.filters;
         let group_filters = self.filters / self.groups;
+        let t0 = std::time::Instant::now();
         for g in 0..self.groups {
             let out = MatMut {
                 data: &mut kernel_partial[g * group_filters..],
@@ -484,12 +567,14 @@ impl Conv {
                 parallel_product,
             );
         }
+        let t1 = std::time::Instant::now();
         if !bias_partial.is_empty() {
             bias_partial.fill(0.0);
             for row in dz.chunks_exact(self.filters) {
                 bias_partial.iter_mut().zip(row).for_each(|(b, v)| *b += v);
             }
         }
+        let t2 = std::time::Instant::now();
         if dx.is_empty() {
             return;
         }
@@ -513,12 +598,19 @@ impl Conv {
                 parallel_product,
             );
         }
+        let t3 = std::time::Instant::now();
         if !self.identity_columns {
             let (c_len, x_len) = (self.columns_per_sample(), self.input_per_sample());
             for (s, dx_sample) in dx.chunks_exact_mut(x_len).enumerate() {
                 self.col2im(&d_columns[s * c_len..(s + 1) * c_len], dx_sample);
             }
         }
+        let t4 = std::time::Instant::now();
+        use std::sync::atomic::Ordering::Relaxed;
+        BPROF[0].fetch_add((t1 - t0).as_nanos() as u64, Relaxed);
+        BPROF[1].fetch_add((t2 - t1).as_nanos() as u64, Relaxed);
+        BPROF[2].fetch_add((t3 - t2).as_nanos() as u64, Relaxed);
+        BPROF[3].fetch_add((t4 - t3).as_nanos() as u64, Relaxed);
     }
 }
 
@@ -589,13 +681,20 @@ impl Layer for Conv {
         let batch = args.batch;
         let (x_len, y_len) = (self.input_per_sample(), self.output_per_sample());
         let (z_len, c_len) = (self.pre_activation_per_sample(), self.columns_per_sample());
+        let y = &args.y[..batch * y_len];
         let dz = &mut args.dy[..batch * y_len];
-        if !self.linear() && !args.dy_is_preactivation {
+        let post = if args.dy_is_preactivation {
+            Post::Linear
+        } else {
+            self.post()
+        };
+        if post == Post::General {
             let z = &args.scratch[..batch * z_len];
-            self.activation
-                .backward(z, &args.y[..batch * y_len], dz, self.filters);
+            self.activation.backward(z, y, dz, self.filters);
         }
-        let dz: &[f32] = dz;
+        // Relu's derivative is applied chunk by chunk below.
+        let relu_y: &[f32] = if post == Post::Relu { y } else { &[] };
+        let relu_stride = if post == Post::Relu { y_len } else { 0 };
         let columns: &[f32] = if self.identity_columns {
             &args.x[..batch * x_len]
         } else {
@@ -622,14 +721,16 @@ impl Layer for Conv {
         let parallel = worth_parallel(3 * self.work(batch), chunks);
         let n = self.chunk;
         Chunks::new(
-            [columns, dz],
-            [n * columns_len, n * y_len],
-            [kernel_partials, bias_partials, d_columns, dx],
-            [kernel_len, bias_len, n * d_columns_stride, n * dx_stride],
+            [columns, relu_y],
+            [n * columns_len, n * relu_stride],
+            [dz, kernel_partials, bias_partials, d_columns, dx],
+            [n * y_len, kernel_len, bias_len, n * d_columns_stride, n * dx_stride],
         )
         .for_each(chunks, parallel, &|_, chunk| {
-            let [columns, dz] = chunk.read;
-            let [kernel_partial, bias_partial, d_columns, dx] = chunk.write;
+            let [columns, relu_y] = chunk.read;
+            let [dz, kernel_partial, bias_partial, d_columns, dx] = chunk.write;
+            relu_derivative(dz, relu_y);
+            let dz: &[f32] = dz;
             self.backward_chunk(
                 columns,
                 dz,
@@ -680,4 +781,38 @@ pub fn add_conv(
         }
         Ok(Box::new(conv))
     })
+}
+
+/// Adds `bias` (one value per filter) to every row of `rows`.
+fn add_bias(rows: &mut [f32], bias: Option<&[f32]>) {
+    if let Some(bias) = bias {
+        for row in rows.chunks_exact_mut(bias.len()) {
+            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
+        }
+    }
+}
+
+/// Computes `max(v + bias, 0)` in place for every row of `rows`.
+fn add_bias_relu(rows: &mut [f32], bias: Option<&[f32]>) {
+    match bias {
+        Some(bias) => {
+            for row in rows.chunks_exact_mut(bias.len()) {
+                row.iter_mut()
+                    .zip(bias)
+                    .for_each(|(v, b)| *v = (*v + b).max(0.0));
+            }
+        }
+        None => rows.iter_mut().for_each(|v| *v = v.max(0.0)),
+    }
+}
+
+/// Multiplies `dz` by relu's derivative, 0 where the output `y` is not
+/// positive; an empty `y` leaves `dz` unchanged.
+fn relu_derivative(dz: &mut [f32], y: &[f32]) {
+    if y.is_empty() {
+        return;
+    }
+    dz.iter_mut()
+        .zip(y)
+        .for_each(|(d, &v)| *d = if v > 0.0 { *d } else { 0.0 });
 }

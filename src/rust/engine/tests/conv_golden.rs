@@ -1,0 +1,240 @@
+//! Convolution and pooling layers against Keras 3.
+//!
+//! `tests/golden/conv.json` was written by `tools/golden/make_golden_conv.py`
+//! with keras 3.15.1 (TensorFlow backend), tensorflow 2.21.0 and numpy 2.4.6
+//! on CPU, with `TF_ENABLE_ONEDNN_OPTS=0`. It holds the output shapes keras
+//! gives for a grid of settings (or that keras rejects them), and, for
+//! layers with fixed weights on fixed inputs (formulas in the script), the
+//! outputs and the gradients of `sum(output * output_weights)` from
+//! `tf.GradientTape`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::assert_all_close;
+use engine::activations::Activation;
+use engine::layers::conv::{Conv, ConvConfig};
+use engine::layers::pooling::{GlobalPool, Pool, PoolConfig, PoolKind};
+use engine::layers::window::Padding;
+use engine::layers::{BackwardArgs, ForwardCtx, Layer};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::Value;
+
+/// Tolerances for one layer call: sums of up to 48 products of values below 1.3.
+const RTOL: f64 = 1e-5;
+const ATOL: f64 = 1e-5;
+
+fn load() -> Value {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", "conv.json"]
+        .iter()
+        .collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON: {e}"))
+}
+
+fn flatten(value: &Value, out: &mut Vec<f64>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|item| flatten(item, out)),
+        other => out.push(other.as_f64().expect("a number")),
+    }
+}
+
+fn numbers(value: &Value) -> Vec<f64> {
+    let mut out = Vec::new();
+    flatten(value, &mut out);
+    out
+}
+
+fn numbers_f32(value: &Value) -> Vec<f32> {
+    numbers(value).into_iter().map(|v| v as f32).collect()
+}
+
+fn usizes(value: &Value) -> Vec<usize> {
+    value
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v.as_u64().expect("an integer") as usize)
+        .collect()
+}
+
+/// Reads a keras tuple argument (an integer or a list) for `rank` axes.
+fn per_axis(config: &Value, key: &str, rank: usize, default: Option<Vec<usize>>) -> Vec<usize> {
+    match config.get(key) {
+        Some(Value::Number(n)) => vec![n.as_u64().unwrap() as usize; rank],
+        Some(list @ Value::Array(_)) => usizes(list),
+        _ => default.unwrap_or_else(|| vec![1; rank]),
+    }
+}
+
+fn text<'a>(config: &'a Value, key: &str, default: &'a str) -> &'a str {
+    config.get(key).and_then(Value::as_str).unwrap_or(default)
+}
+
+fn rank_of(class_name: &str) -> usize {
+    if class_name.ends_with("1D") {
+        1
+    } else if class_name.ends_with("2D") {
+        2
+    } else {
+        3
+    }
+}
+
+/// Builds the engine layer of a golden case.
+fn build(class_name: &str, config: &Value, input: &[usize]) -> engine::Result<Box<dyn Layer>> {
+    let rank = rank_of(class_name);
+    let padding = Padding::from_name(text(config, "padding", "valid"), true)?;
+    if class_name.starts_with("Conv") {
+        let conv = ConvConfig {
+            rank,
+            filters: config["filters"].as_u64().unwrap() as usize,
+            kernel_size: per_axis(config, "kernel_size", rank, None),
+            strides: per_axis(config, "strides", rank, None),
+            padding,
+            dilation_rate: per_axis(config, "dilation_rate", rank, None),
+            groups: config.get("groups").and_then(Value::as_u64).unwrap_or(1) as usize,
+            activation: Activation::from_name(text(config, "activation", "linear"))?,
+            use_bias: config
+                .get("use_bias")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+        };
+        return Ok(Box::new(Conv::new("layer", &conv, input)?));
+    }
+    let kind = if class_name.contains("Max") {
+        PoolKind::Max
+    } else {
+        PoolKind::Average
+    };
+    if class_name.starts_with("Global") {
+        let keepdims = config
+            .get("keepdims")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        return Ok(Box::new(GlobalPool::new(
+            "layer", kind, rank, keepdims, input,
+        )?));
+    }
+    let pool_size = per_axis(config, "pool_size", rank, None);
+    let pool = PoolConfig {
+        kind,
+        rank,
+        strides: per_axis(config, "strides", rank, Some(pool_size.clone())),
+        pool_size,
+        padding,
+    };
+    Ok(Box::new(Pool::new("layer", &pool, input)?))
+}
+
+#[test]
+fn golden_file_names_its_source() {
+    let source = load()["source"].as_str().unwrap().to_string();
+    assert!(source.contains("keras 3.15.1"), "{source}");
+}
+
+#[test]
+fn output_shapes_match_keras() {
+    let document = load();
+    let cases = document["shapes"].as_array().unwrap();
+    let mut rejected = 0;
+    for case in cases {
+        let class_name = case["layer"].as_str().unwrap();
+        let input = usizes(&case["input_shape"]);
+        let config = &case["config"];
+        let built = build(class_name, config, &input);
+        if case.get("error").is_some() {
+            assert!(
+                built.is_err(),
+                "{class_name} {config} on {input:?}: keras rejects it, the engine built it"
+            );
+            rejected += 1;
+        } else {
+            let layer = built.unwrap_or_else(|e| panic!("{class_name} {config} on {input:?}: {e}"));
+            assert_eq!(
+                layer.output_shape(),
+                &usizes(&case["output_shape"])[..],
+                "{class_name} {config} on {input:?}"
+            );
+        }
+    }
+    assert!(cases.len() > 600 && rejected > 0, "{} cases", cases.len());
+}
+
+#[test]
+fn values_and_gradients_match_keras() {
+    let document = load();
+    let cases = document["values"].as_object().unwrap();
+    assert!(cases.contains_key("conv2d_same_stride2_even_kernel"));
+    for (name, case) in cases {
+        let class_name = case["layer"].as_str().unwrap();
+        let input = usizes(&case["input_shape"]);
+        let batch = case["batch"].as_u64().unwrap() as usize;
+        let mut layer = build(class_name, &case["config"], &input).unwrap();
+        let weights = case["weights"].as_array().unwrap();
+        assert_eq!(layer.params().len(), weights.len(), "{name}: weight count");
+        for (param, weight) in layer.params_mut().iter_mut().zip(weights) {
+            assert_eq!(
+                param.shape,
+                usizes(&weight["shape"]),
+                "{name}: {} shape",
+                param.name
+            );
+            param.value = numbers_f32(&weight["value"]);
+        }
+
+        let x = numbers_f32(&case["x"]);
+        let out_len = batch * layer.output_shape().iter().product::<usize>();
+        let mut y = vec![0f32; out_len];
+        let mut scratch = vec![0f32; batch * layer.scratch_per_sample()];
+        let mut rng = StdRng::seed_from_u64(0);
+        let mut ctx = ForwardCtx {
+            training: false,
+            rng: &mut rng,
+        };
+        layer.forward(&x, batch, &mut y, &mut scratch, &mut ctx);
+        assert_all_close(
+            &format!("{name}: output"),
+            &y,
+            &numbers(&case["y"]),
+            RTOL,
+            ATOL,
+        );
+
+        let mut dy = numbers_f32(&case["output_weights"]);
+        let mut dx = vec![0f32; x.len()];
+        let mut grads: Vec<Vec<f32>> = layer
+            .params()
+            .iter()
+            .map(|p| vec![0f32; p.value.len()])
+            .collect();
+        layer.backward(BackwardArgs {
+            batch,
+            x: &x,
+            y: &y,
+            scratch: &scratch,
+            dy: &mut dy,
+            dy_is_preactivation: false,
+            dx: Some(&mut dx),
+            grads: &mut grads,
+        });
+        assert_all_close(
+            &format!("{name}: input gradient"),
+            &dx,
+            &numbers(&case["grad_x"]),
+            RTOL,
+            ATOL,
+        );
+        for (k, (grad, expected)) in grads
+            .iter()
+            .zip(case["grad_weights"].as_array().unwrap())
+            .enumerate()
+        {
+            let what = format!("{name}: gradient of {}", layer.params()[k].name);
+            assert_all_close(&what, grad, &numbers(expected), RTOL, ATOL);
+        }
+    }
+}
