@@ -118,9 +118,24 @@ prepare_x <- function(x, model, arg = "x", call = sys.call(-1)) {
   if (is.null(x)) {
     abort(sprintf("`%s` is missing: give the input data as a matrix or array with samples in rows.", arg), call = call)
   }
-  if (is.data.frame(x)) x <- as.matrix(x)
+  if (is.data.frame(x)) {
+    bad <- names(x)[!vapply(x, function(col) is.numeric(col) || is.logical(col), TRUE)]
+    if (length(bad)) {
+      abort(sprintf(
+        "`%s` is a data frame with non-numeric column%s %s; convert %s to numbers first (e.g. one-hot encode factors).",
+        arg, if (length(bad) > 1) "s" else "", paste0("`", bad, "`", collapse = ", "), if (length(bad) > 1) "them" else "it"
+      ), call = call)
+    }
+    x <- as.matrix(x)
+  }
   if (!(is.numeric(x) || is.logical(x)) || is.list(x)) {
     abort(sprintf("`%s` must be a numeric matrix or array, got %s.", arg, describe(x)), call = call)
+  }
+  if (is.null(dim(x)) && is_built(model) && length(model$input_shape) == 1 && model$input_shape > 1) {
+    abort(sprintf(
+      "`%s` is a vector of length %d, but the model expects samples of %d values; give a matrix with one sample per row.",
+      arg, length(x), as.integer(model$input_shape)
+    ), call = call)
   }
   if (length(x) == 0 || (!is.null(dim(x)) && dim(x)[1] == 0)) {
     abort(sprintf("`%s` is empty: it has no samples.", arg), call = call)

@@ -299,3 +299,15 @@ test_that("categorical metrics with integer labels are rejected", {
   expect_error(fit(model, d$x, d$y, verbose = 0),
     "The metric \"categorical_accuracy\" needs one-hot targets.*sparse_categorical_accuracy", class = "kerust_error")
 })
+
+test_that("data frames and vectors of the wrong size get clear errors", {
+  d <- iris_data()
+  model <- iris_model()
+  df <- as.data.frame(d$x)
+  df$V2 <- factor(df$V2 > 0)
+  expect_error(fit(model, df, d$y, verbose = 0), "data frame with non-numeric column `V2`", class = "kerust_error")
+  expect_error(predict(model, c(1, 2)), "`x` is a vector of length 2, but the model expects samples of 4 values", class = "kerust_error")
+  w <- get_weights(model)
+  w[[1]] <- array(as.character(w[[1]]), dim(w[[1]]))
+  expect_error(set_weights(model, w), "`weights\\[\\[1\\]\\]` must be a numeric", class = "kerust_error")
+})

@@ -36,7 +36,7 @@ pub fn from_r(arg: &str, x: &Robj) -> Result<Received> {
         let ints: &[i32] = unsafe { std::slice::from_raw_parts(values.as_ptr() as *const i32, values.len()) };
         layout::from_r(arg, ints, &dims)
     } else {
-        return Err(Error::Other(format!(
+        return Err(crate::errors::r_error(&format!(
             "`{arg}` must be a numeric, integer or logical vector, matrix or array, got an R object of type {:?}",
             x.rtype()
         )));
