@@ -268,7 +268,7 @@ impl ReduceLrOnPlateau {
         cooldown: usize,
         min_lr: f64,
     ) -> Result<Self> {
-        if !(factor < 1.0 && factor >= 0.0) {
+        if !(0.0..1.0).contains(&factor) {
             return Err(Error::InvalidArgument(format!(
                 "`factor` must be in [0, 1) (it multiplies the learning rate), got {factor}"
             )));
@@ -436,7 +436,7 @@ impl Callback for CsvLogger {
             }
             self.columns = Some(names.clone());
         }
-        let columns = self.columns.as_ref().map(|c| c.as_slice()).unwrap_or(&[]);
+        let columns = self.columns.as_deref().unwrap_or(&[]);
         let mut row = vec![epoch.to_string()];
         for name in columns {
             row.push(
