@@ -141,7 +141,7 @@ test_that("conv_2d rejects inputs that do not fit", {
   model <- keras_model_sequential(input_shape = c(6, 6, 1)) |> layer_conv_2d(2, 3)
   expect_error(
     predict(model, array(0, c(2, 6, 6)), verbose = 0),
-    "array_reshape\\(x, c\\(dim\\(x\\), 1\\)\\)",
+    "expects input_shape = c\\(6, 6, 1\\).*array_reshape\\(x, c\\(nrow\\(x\\), 6, 6, 1\\)\\)",
     class = "kerust_error"
   )
 })

@@ -18,6 +18,10 @@ It writes src/rust/engine/tests/golden/conv.json with two parts:
   sum(output * output_weights) with respect to the input and each weight,
   from tf.GradientTape.
 
+- "batch_normalization": BatchNormalization in training and inference
+  mode: output, gradients of the input and the trainable weights, and the
+  moving statistics after the call.
+
 Values are float32 results stored as the shortest decimal that round-trips
 the float32 widened to a double.
 """
@@ -181,6 +185,55 @@ def value_case(name, class_name, input_shape, config, batch=2):
     }
 
 
+def batch_norm_case(name, input_shape, config, training, batch=3):
+    """BatchNormalization with fixed weights: output, gradients, and the
+    moving statistics after the call (updated only in training)."""
+    layer = keras.layers.BatchNormalization(**config)
+    x = tf.constant(pattern((batch,) + tuple(input_shape), phase=0.9, scale=2.0) + 0.5)
+    layer.build(x.shape)
+    weights = []
+    for k, variable in enumerate(layer.weights):
+        value = pattern(tuple(variable.shape), phase=1.7 + k, scale=0.5)
+        if "variance" in variable.path:
+            value = np.abs(value) + 0.5
+        variable.assign(value)
+        weights.append({"name": variable.name, "shape": list(variable.shape), "value": as_list(value)})
+    trainable = layer.trainable_weights
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = layer(x, training=training)
+        output_weights = tf.constant(pattern(tuple(y.shape), phase=2.2))
+        objective = tf.reduce_sum(y * output_weights)
+    return name, {
+        "layer": "BatchNormalization",
+        "config": config,
+        "training": training,
+        "input_shape": list(input_shape),
+        "batch": batch,
+        "x": as_list(x),
+        "weights": weights,
+        "y": as_list(y),
+        "output_weights": as_list(output_weights),
+        "grad_x": as_list(tape.gradient(objective, x)),
+        "grad_trainable": [as_list(tape.gradient(objective, v)) for v in trainable],
+        "moving_after": [as_list(layer.moving_mean), as_list(layer.moving_variance)],
+    }
+
+
+def batch_norm_cases():
+    return dict(
+        [
+            batch_norm_case("training_rank3", (4, 3, 3), {}, True),
+            batch_norm_case("inference_rank3", (4, 3, 3), {}, False),
+            batch_norm_case(
+                "training_no_center_momentum", (5, 2), {"center": False, "momentum": 0.9, "epsilon": 0.01}, True
+            ),
+            batch_norm_case("training_no_scale_dense", (4,), {"scale": False}, True, batch=5),
+            batch_norm_case("inference_no_scale", (3, 2, 4), {"scale": False}, False, batch=2),
+        ]
+    )
+
+
 def value_cases():
     cases = [
         value_case(
@@ -212,6 +265,12 @@ def value_cases():
             "Conv2D",
             (6, 7, 1),
             {"filters": 2, "kernel_size": (3, 2), "dilation_rate": 2, "padding": "same", "use_bias": False},
+        ),
+        value_case(
+            "conv2d_same_many_channels",
+            "Conv2D",
+            (5, 6, 7),
+            {"filters": 4, "kernel_size": 3, "padding": "same"},
         ),
         value_case(
             "conv2d_stride3",
@@ -300,20 +359,26 @@ def value_cases():
 def main():
     shapes = shape_cases()
     values = value_cases()
+    values_bn = batch_norm_cases()
     # One shape case per line; value cases indented, with each innermost
     # numeric list on one line.
     shape_lines = ",\n".join("  " + json.dumps(case, allow_nan=False) for case in shapes)
-    values_text = json.dumps(values, indent=1, allow_nan=False)
-    values_text = re.sub(
-        r"\[\s*((?:-?[\d.eE+-]+,\s*)*-?[\d.eE+-]+)\s*\]",
-        lambda match: "[" + ", ".join(part.strip() for part in match.group(1).split(",")) + "]",
-        values_text,
-    )
+    def compact(document):
+        text = json.dumps(document, indent=1, allow_nan=False)
+        return re.sub(
+            r"\[\s*((?:-?[\d.eE+-]+,\s*)*-?[\d.eE+-]+)\s*\]",
+            lambda match: "[" + ", ".join(part.strip() for part in match.group(1).split(",")) + "]",
+            text,
+        )
+
+    values_text = compact(values)
+    batch_norm_text = compact(values_bn)
     text = (
         "{\n"
         f' "source": {json.dumps(SOURCE)},\n'
         f' "shapes": [\n{shape_lines}\n ],\n'
-        f' "values": {values_text}\n'
+        f' "values": {values_text},\n'
+        f' "batch_normalization": {batch_norm_text}\n'
         "}\n"
     )
     json.loads(text)

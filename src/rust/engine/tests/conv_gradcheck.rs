@@ -98,21 +98,31 @@ fn conv2d(
 
 #[test]
 fn conv2d_kernel_stride_padding_grid() {
-    let input = [7, 6, 2];
+    // 2 channels: the layer keeps its im2col columns for the backward pass.
+    check_kernel_stride_padding_grid(&[7, 6, 2], 0);
+}
+
+#[test]
+fn conv2d_grid_with_many_channels() {
+    // 6 channels: the layer builds its columns again in the backward pass.
+    check_kernel_stride_padding_grid(&[6, 5, 6], 1000);
+}
+
+fn check_kernel_stride_padding_grid(input: &[usize], seed: usize) {
     let mut cases = 0;
     for kernel in [[1, 1], [2, 2], [3, 3], [4, 4], [5, 5], [2, 3], [3, 1]] {
         for stride in 1..=3 {
             for padding in [Padding::Valid, Padding::Same] {
                 for batch in [1, 3] {
                     let config = conv2d(3, kernel, [stride, stride], padding, [1, 1], 1);
-                    let mut model = model_with_identity_input(&input);
-                    let (k, b) = initializers(cases as u64);
+                    let mut model = model_with_identity_input(input);
+                    let (k, b) = initializers((seed + cases) as u64);
                     add_conv(&mut model, "conv", &config, &k, &b).expect("window fits");
                     compile_mse(&mut model);
                     let description = format!(
-                        "conv2d kernel {kernel:?}, strides {stride}, padding {padding:?}, batch {batch}"
+                        "conv2d on {input:?}, kernel {kernel:?}, strides {stride}, padding {padding:?}, batch {batch}"
                     );
-                    check(&description, &mut model, batch, cases);
+                    check(&description, &mut model, batch, seed + cases);
                     cases += 1;
                 }
             }

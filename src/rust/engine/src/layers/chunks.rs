@@ -108,6 +108,27 @@ impl<'a, const R: usize, const W: usize> Chunks<'a, R, W> {
     }
 }
 
+thread_local! {
+    /// Scratch memory of the chunk a thread is computing (im2col columns).
+    static CHUNK_BUFFER: std::cell::Cell<Vec<f32>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on a buffer of `len` floats owned by the calling thread, with
+/// unspecified contents. The buffer grows on first use and is then reused,
+/// so steady-state training allocates nothing here. Reusing one buffer per
+/// thread also keeps it in that core's cache, where a buffer per chunk from
+/// the plan would stream through memory. A nested call on the same thread
+/// (from work stolen inside `f`) gets a buffer of its own.
+pub(crate) fn with_thread_buffer<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buffer = CHUNK_BUFFER.with(|cell| cell.take());
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    let result = f(&mut buffer[..len]);
+    CHUNK_BUFFER.with(|cell| cell.set(buffer));
+    result
+}
+
 /// True when a layer should spread `work` (a rough count of multiply-adds)
 /// over the engine's threads: on a pool thread, with more than one thread
 /// and enough work to pay for waking another thread.

@@ -20,9 +20,13 @@
 //!
 //! Work is split into chunks of whole samples (see `chunks.rs`); weight and
 //! bias gradients are summed per chunk and the chunks combined in order.
+//! A chunk's columns are built in a buffer of the thread that computes it
+//! and built again in the backward pass, except for inputs with few
+//! channels, whose columns the scratch keeps (see `Conv::store_columns`).
+//! A 1x1 kernel with stride 1 needs no columns: they are the input itself.
 //!
-//! Scratch per sample: the pre-activation (none when linear), then the
-//! columns (none for a 1x1 kernel with stride 1, whose columns are the input).
+//! Scratch per sample: the pre-activation, for activations other than
+//! linear and plain relu, then the kept columns.
 
 use crate::activations::Activation;
 use crate::error::{format_batch_shape, format_shape, Error, Result};
@@ -30,15 +34,18 @@ use crate::init::{rng_for, Initializer};
 use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 
-use super::chunks::{sum_partials, worth_parallel, Chunks};
+use super::chunks::{sum_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::vectorized;
 use super::window::{Padding, Window};
 use super::{BackwardArgs, ForwardCtx, Layer, Param};
 
 /// Rows of the column matrix that one chunk of work should reach: enough for
 /// an efficient matrix product, small enough to balance threads.
-pub static PROF: [std::sync::atomic::AtomicU64; 6] = [const { std::sync::atomic::AtomicU64::new(0) }; 6];
-pub static BPROF: [std::sync::atomic::AtomicU64; 4] = [const { std::sync::atomic::AtomicU64::new(0) }; 4];
 const ROWS_PER_CHUNK: usize = 512;
+
+/// Inputs with at most this many channels (and one group) take the
+/// tap-by-tap im2col.
+const FEW_CHANNELS: usize = 4;
 
 /// Settings of a convolution layer, with keras's argument names.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,6 +213,15 @@ pub struct Conv {
     identity_columns: bool,
     /// Samples per chunk of work.
     chunk: usize,
+    /// Keep the columns in the scratch for the backward pass instead of
+    /// building them again. Building costs per element with few channels
+    /// (short copies) but per byte with many (long copies), while keeping
+    /// costs a write and a read of memory: keeping wins for inputs with few
+    /// channels (measured on the Fashion-MNIST network).
+    store_columns: bool,
+    /// For each kernel column `kw`, the output columns `lo..hi` whose tap
+    /// `kw` falls inside the input (see `Axis::valid_outputs`).
+    valid_columns: Vec<(usize, usize)>,
 }
 
 impl Conv {
@@ -251,6 +267,10 @@ impl Conv {
                 trainable: true,
             });
         }
+        let width_axis = window.axes[2];
+        let valid_columns = (0..width_axis.kernel)
+            .map(|k| width_axis.valid_outputs(k))
+            .collect();
         let identity_columns = window
             .axes
             .iter()
@@ -267,6 +287,8 @@ impl Conv {
             output_shape,
             params,
             identity_columns,
+            valid_columns,
+            store_columns: !identity_columns && config.groups == 1 && channels <= FEW_CHANNELS,
         })
     }
 
@@ -313,6 +335,14 @@ impl Conv {
         }
     }
 
+    fn stored_columns_per_sample(&self) -> usize {
+        if self.store_columns {
+            self.columns_per_sample()
+        } else {
+            0
+        }
+    }
+
     fn chunk_count(&self, batch: usize) -> usize {
         batch.div_ceil(self.chunk)
     }
@@ -336,6 +366,10 @@ impl Conv {
 
     /// Copies the input windows of one sample into its column matrix.
     fn im2col(&self, x: &[f32], columns: &mut [f32]) {
+        if self.groups == 1 && self.channels <= FEW_CHANNELS {
+            self.im2col_few_channels(x, columns);
+            return;
+        }
         let group_channels = self.channels / self.groups;
         let group_width = self.group_width();
         let row_width = self.row_width();
@@ -356,7 +390,8 @@ impl Conv {
                                 let dst = rows.next().expect("row width is taps * channels");
                                 match (id, ah.source(oh, kh)) {
                                     (Some(d), Some(h)) => {
-                                        let from = ((d * ah.input + h) * aw.input + first) * self.channels;
+                                        let from =
+                                            ((d * ah.input + h) * aw.input + first) * self.channels;
                                         dst.copy_from_slice(&x[from..from + run]);
                                     }
                                     _ => dst.fill(0.0),
@@ -383,6 +418,61 @@ impl Conv {
         }
     }
 
+    /// im2col for inputs with few channels (grayscale or RGB images), one
+    /// kernel tap at a time along each output row: a tight loop of short
+    /// copies, where the general version's per-position work would cost
+    /// more than the copies themselves.
+    fn im2col_few_channels(&self, x: &[f32], columns: &mut [f32]) {
+        let c = self.channels;
+        let row_width = self.row_width();
+        let [ad, ah, aw] = self.window.axes;
+        let mut first_position = 0;
+        for od in 0..ad.output {
+            for oh in 0..ah.output {
+                let mut tap = 0;
+                for kd in 0..ad.kernel {
+                    let id = ad.source(od, kd);
+                    for kh in 0..ah.kernel {
+                        let plane = match (id, ah.source(oh, kh)) {
+                            (Some(d), Some(h)) => Some((d * ah.input + h) * aw.input),
+                            _ => None,
+                        };
+                        for kw in 0..aw.kernel {
+                            // Output columns lo..hi take this tap from the input.
+                            let (lo, hi) = match plane {
+                                Some(_) => self.valid_columns[kw],
+                                None => (0, 0),
+                            };
+                            let start = first_position * row_width + tap * c;
+                            for ow in (0..lo).chain(hi..aw.output) {
+                                let at = start + ow * row_width;
+                                columns[at..at + c].fill(0.0);
+                            }
+                            if let (Some(plane), true) = (plane, lo < hi) {
+                                // Index arithmetic without divisions: this
+                                // loop runs once per output column and tap.
+                                let mut from =
+                                    (plane + lo * aw.stride + kw * aw.dilation - aw.pad_before) * c;
+                                let mut at = start + lo * row_width;
+                                for _ in lo..hi {
+                                    if c == 1 {
+                                        columns[at] = x[from];
+                                    } else {
+                                        columns[at..at + c].copy_from_slice(&x[from..from + c]);
+                                    }
+                                    at += row_width;
+                                    from += aw.stride * c;
+                                }
+                            }
+                            tap += 1;
+                        }
+                    }
+                }
+                first_position += aw.output;
+            }
+        }
+    }
+
     /// Adds a column-matrix gradient of one sample onto the input positions
     /// its entries came from; `dx` is overwritten.
     fn col2im(&self, d_columns: &[f32], dx: &mut [f32]) {
@@ -405,11 +495,9 @@ impl Conv {
                             for kh in 0..ah.kernel {
                                 let src = rows.next().expect("row width is taps * channels");
                                 if let (Some(d), Some(h)) = (id, ah.source(oh, kh)) {
-                                    let to = ((d * ah.input + h) * aw.input + first) * self.channels;
-                                    dx[to..to + run]
-                                        .iter_mut()
-                                        .zip(src)
-                                        .for_each(|(d, v)| *d += v);
+                                    let to =
+                                        ((d * ah.input + h) * aw.input + first) * self.channels;
+                                    vectorized::add_assign(&mut dx[to..to + run], src);
                                 }
                             }
                         }
@@ -469,30 +557,56 @@ impl Conv {
 
     /// Forward pass of one chunk of samples: columns, product, bias and
     /// activation. `z` is empty for a linear layer.
+    /// Forward pass of one chunk of samples. The columns go to `stored`
+    /// when the layer keeps them for the backward pass, else to a buffer of
+    /// this thread.
     fn forward_chunk(
         &self,
         x: &[f32],
         y: &mut [f32],
         z: &mut [f32],
-        columns: &mut [f32],
+        stored: &mut [f32],
         parallel_product: bool,
     ) {
         let samples = y.len() / self.output_per_sample();
+        if self.store_columns {
+            let columns = self.columns(x, samples, stored);
+            self.forward_product(columns, samples, y, z, parallel_product);
+            return;
+        }
+        with_thread_buffer(samples * self.columns_per_sample(), |buffer| {
+            let columns = self.columns(x, samples, buffer);
+            self.forward_product(columns, samples, y, z, parallel_product);
+        });
+    }
+
+    /// Returns the column matrix of `samples` samples of `x`: `x` itself
+    /// for identity columns, else built by im2col in `buffer`.
+    fn columns<'a>(&self, x: &'a [f32], samples: usize, buffer: &'a mut [f32]) -> &'a [f32] {
+        if self.identity_columns {
+            return x;
+        }
+        let (x_len, c_len) = (self.input_per_sample(), self.columns_per_sample());
+        for s in 0..samples {
+            self.im2col(
+                &x[s * x_len..(s + 1) * x_len],
+                &mut buffer[s * c_len..(s + 1) * c_len],
+            );
+        }
+        buffer
+    }
+
+    /// Multiplies the columns by the kernel, adds the bias and applies the
+    /// activation, for `samples` samples.
+    fn forward_product(
+        &self,
+        columns: &[f32],
+        samples: usize,
+        y: &mut [f32],
+        z: &mut [f32],
+        parallel_product: bool,
+    ) {
         let rows = samples * self.window.positions();
-        let t0 = std::time::Instant::now();
-        let columns: &[f32] = if self.identity_columns {
-            x
-        } else {
-            let (x_len, c_len) = (self.input_per_sample(), self.columns_per_sample());
-            for s in 0..samples {
-                self.im2col(
-                    &x[s * x_len..(s + 1) * x_len],
-                    &mut columns[s * c_len..(s + 1) * c_len],
-                );
-            }
-            columns
-        };
-        let t1 = std::time::Instant::now();
         let post = self.post();
         let pre: &mut [f32] = if post == Post::General {
             &mut *z
@@ -515,31 +629,59 @@ impl Conv {
                 parallel_product,
             );
         }
-        let t2 = std::time::Instant::now();
         let bias = self.params.get(1).map(|b| &b.value[..]);
-        match post {
-            Post::Linear => add_bias(pre, bias),
-            Post::Relu => add_bias_relu(pre, bias),
-            Post::General => {
-                add_bias(pre, bias);
-                self.activation.forward(z, y, self.filters);
-            }
+        match (post, bias) {
+            (Post::Relu, Some(bias)) => vectorized::add_bias_relu(pre, bias),
+            (Post::Relu, None) => vectorized::relu(pre),
+            (_, Some(bias)) => vectorized::add_bias(pre, bias),
+            (_, None) => {}
         }
-        let t3 = std::time::Instant::now();
-        use std::sync::atomic::Ordering::Relaxed;
-        PROF[0].fetch_add((t1 - t0).as_nanos() as u64, Relaxed);
-        PROF[1].fetch_add((t2 - t1).as_nanos() as u64, Relaxed);
-        PROF[2].fetch_add((t3 - t2).as_nanos() as u64, Relaxed);
-        if self.filters == 64 { PROF[3].fetch_add((t1 - t0).as_nanos() as u64, Relaxed);
-        PROF[4].fetch_add((t2 - t1).as_nanos() as u64, Relaxed);
-        PROF[5].fetch_add((t3 - t2).as_nanos() as u64, Relaxed); }
+        if post == Post::General {
+            self.activation.forward(z, y, self.filters);
+        }
     }
 
     /// Backward pass of one chunk: this chunk's kernel and bias gradients
     /// into `kernel_partial` and `bias_partial`, and the input gradient
-    /// when `dx` is not empty (`d_columns` is then its column-matrix buffer).
+    /// when `dx` is not empty. The columns are `stored` from the forward
+    /// pass, or built again from `x` (see `Conv::store_columns`).
     #[allow(clippy::too_many_arguments)]
     fn backward_chunk(
+        &self,
+        x: &[f32],
+        stored: &[f32],
+        dz: &[f32],
+        kernel_partial: &mut [f32],
+        bias_partial: &mut [f32],
+        dx: &mut [f32],
+        parallel_product: bool,
+    ) {
+        let samples = dz.len() / self.output_per_sample();
+        let c_len = samples * self.columns_per_sample();
+        let rebuilt = if self.store_columns { 0 } else { c_len };
+        let d_columns_len = if dx.is_empty() { 0 } else { c_len };
+        with_thread_buffer(rebuilt + d_columns_len, |buffer| {
+            let (columns, d_columns) = buffer.split_at_mut(rebuilt);
+            let columns = if self.store_columns {
+                stored
+            } else {
+                self.columns(x, samples, columns)
+            };
+            self.backward_product(
+                columns,
+                dz,
+                kernel_partial,
+                bias_partial,
+                d_columns,
+                dx,
+                parallel_product,
+            );
+        });
+    }
+
+    /// The products and col2im of [`Conv::backward_chunk`].
+    #[allow(clippy::too_many_arguments)]
+    fn backward_product(
         &self,
         columns: &[f32],
         dz: &[f32],
@@ -551,7 +693,6 @@ impl Conv {
     ) {
         let rows = dz.len() / self.filters;
         let group_filters = self.filters / self.groups;
-        let t0 = std::time::Instant::now();
         for g in 0..self.groups {
             let out = MatMut {
                 data: &mut kernel_partial[g * group_filters..],
@@ -567,14 +708,9 @@ impl Conv {
                 parallel_product,
             );
         }
-        let t1 = std::time::Instant::now();
         if !bias_partial.is_empty() {
-            bias_partial.fill(0.0);
-            for row in dz.chunks_exact(self.filters) {
-                bias_partial.iter_mut().zip(row).for_each(|(b, v)| *b += v);
-            }
+            vectorized::column_sums(dz, bias_partial);
         }
-        let t2 = std::time::Instant::now();
         if dx.is_empty() {
             return;
         }
@@ -598,19 +734,12 @@ impl Conv {
                 parallel_product,
             );
         }
-        let t3 = std::time::Instant::now();
         if !self.identity_columns {
             let (c_len, x_len) = (self.columns_per_sample(), self.input_per_sample());
             for (s, dx_sample) in dx.chunks_exact_mut(x_len).enumerate() {
                 self.col2im(&d_columns[s * c_len..(s + 1) * c_len], dx_sample);
             }
         }
-        let t4 = std::time::Instant::now();
-        use std::sync::atomic::Ordering::Relaxed;
-        BPROF[0].fetch_add((t1 - t0).as_nanos() as u64, Relaxed);
-        BPROF[1].fetch_add((t2 - t1).as_nanos() as u64, Relaxed);
-        BPROF[2].fetch_add((t3 - t2).as_nanos() as u64, Relaxed);
-        BPROF[3].fetch_add((t4 - t3).as_nanos() as u64, Relaxed);
     }
 }
 
@@ -631,11 +760,10 @@ impl Layer for Conv {
         &mut self.params
     }
     fn scratch_per_sample(&self) -> usize {
-        self.pre_activation_per_sample() + self.columns_per_sample()
+        self.pre_activation_per_sample() + self.stored_columns_per_sample()
     }
     fn workspace_len(&self, batch: usize) -> usize {
-        let partials = self.chunk_count(batch) * (self.group_width() * self.filters + self.filters);
-        partials + batch * self.columns_per_sample()
+        self.chunk_count(batch) * (self.group_width() * self.filters + self.filters)
     }
     fn output_activation(&self) -> Option<Activation> {
         Some(self.activation)
@@ -653,22 +781,22 @@ impl Layer for Conv {
         _ctx: &mut ForwardCtx,
     ) {
         let (x_len, y_len) = (self.input_per_sample(), self.output_per_sample());
-        let (z_len, c_len) = (self.pre_activation_per_sample(), self.columns_per_sample());
-        let (z, rest) = scratch.split_at_mut(batch * z_len);
-        let columns = &mut rest[..batch * c_len];
+        let z_len = self.pre_activation_per_sample();
         let chunks = self.chunk_count(batch);
         let parallel = worth_parallel(self.work(batch), chunks);
         let n = self.chunk;
+        let s_len = self.stored_columns_per_sample();
+        let (z, rest) = scratch.split_at_mut(batch * z_len);
         Chunks::new(
             [&x[..batch * x_len]],
             [n * x_len],
-            [&mut y[..batch * y_len], z, columns],
-            [n * y_len, n * z_len, n * c_len],
+            [&mut y[..batch * y_len], z, &mut rest[..batch * s_len]],
+            [n * y_len, n * z_len, n * s_len],
         )
         .for_each(chunks, parallel, &|_, chunk| {
             let [x] = chunk.read;
-            let [y, z, columns] = chunk.write;
-            self.forward_chunk(x, y, z, columns, chunks == 1);
+            let [y, z, stored] = chunk.write;
+            self.forward_chunk(x, y, z, stored, chunks == 1);
         });
     }
 
@@ -680,7 +808,7 @@ impl Layer for Conv {
     fn backward_in(&self, args: BackwardArgs, workspace: &mut [f32]) {
         let batch = args.batch;
         let (x_len, y_len) = (self.input_per_sample(), self.output_per_sample());
-        let (z_len, c_len) = (self.pre_activation_per_sample(), self.columns_per_sample());
+        let z_len = self.pre_activation_per_sample();
         let y = &args.y[..batch * y_len];
         let dz = &mut args.dy[..batch * y_len];
         let post = if args.dy_is_preactivation {
@@ -695,12 +823,6 @@ impl Layer for Conv {
         // Relu's derivative is applied chunk by chunk below.
         let relu_y: &[f32] = if post == Post::Relu { y } else { &[] };
         let relu_stride = if post == Post::Relu { y_len } else { 0 };
-        let columns: &[f32] = if self.identity_columns {
-            &args.x[..batch * x_len]
-        } else {
-            &args.scratch[batch * z_len..batch * (z_len + c_len)]
-        };
-        let columns_len = if self.identity_columns { x_len } else { c_len };
 
         let chunks = self.chunk_count(batch);
         let kernel_len = self.group_width() * self.filters;
@@ -710,36 +832,29 @@ impl Layer for Conv {
             0
         };
         let (kernel_partials, rest) = workspace.split_at_mut(chunks * kernel_len);
-        let (bias_partials, rest) = rest.split_at_mut(chunks * bias_len);
-        let want_dx = args.dx.is_some();
-        let (dx, d_columns): (&mut [f32], &mut [f32]) = match args.dx {
-            Some(dx) => (&mut dx[..batch * x_len], &mut rest[..batch * c_len]),
-            None => (&mut [], &mut []),
+        let bias_partials = &mut rest[..chunks * bias_len];
+        let (dx, dx_stride): (&mut [f32], usize) = match args.dx {
+            Some(dx) => (&mut dx[..batch * x_len], x_len),
+            None => (&mut [], 0),
         };
-        let (dx_stride, d_columns_stride) = if want_dx { (x_len, c_len) } else { (0, 0) };
 
         let parallel = worth_parallel(3 * self.work(batch), chunks);
         let n = self.chunk;
+        let s_len = self.stored_columns_per_sample();
+        let stored = &args.scratch[batch * z_len..batch * (z_len + s_len)];
         Chunks::new(
-            [columns, relu_y],
-            [n * columns_len, n * relu_stride],
-            [dz, kernel_partials, bias_partials, d_columns, dx],
-            [n * y_len, kernel_len, bias_len, n * d_columns_stride, n * dx_stride],
+            [&args.x[..batch * x_len], relu_y, stored],
+            [n * x_len, n * relu_stride, n * s_len],
+            [dz, kernel_partials, bias_partials, dx],
+            [n * y_len, kernel_len, bias_len, n * dx_stride],
         )
         .for_each(chunks, parallel, &|_, chunk| {
-            let [columns, relu_y] = chunk.read;
-            let [dz, kernel_partial, bias_partial, d_columns, dx] = chunk.write;
-            relu_derivative(dz, relu_y);
-            let dz: &[f32] = dz;
-            self.backward_chunk(
-                columns,
-                dz,
-                kernel_partial,
-                bias_partial,
-                d_columns,
-                dx,
-                chunks == 1,
-            );
+            let [x, relu_y, stored] = chunk.read;
+            let [dz, kernel_partial, bias_partial, dx] = chunk.write;
+            if !relu_y.is_empty() {
+                vectorized::relu_derivative(dz, relu_y);
+            }
+            self.backward_chunk(x, stored, dz, kernel_partial, bias_partial, dx, chunks == 1);
         });
 
         let parallel_sum = crate::pool::in_pool() && rayon::current_num_threads() > 1;
@@ -781,38 +896,4 @@ pub fn add_conv(
         }
         Ok(Box::new(conv))
     })
-}
-
-/// Adds `bias` (one value per filter) to every row of `rows`.
-fn add_bias(rows: &mut [f32], bias: Option<&[f32]>) {
-    if let Some(bias) = bias {
-        for row in rows.chunks_exact_mut(bias.len()) {
-            row.iter_mut().zip(bias).for_each(|(v, b)| *v += b);
-        }
-    }
-}
-
-/// Computes `max(v + bias, 0)` in place for every row of `rows`.
-fn add_bias_relu(rows: &mut [f32], bias: Option<&[f32]>) {
-    match bias {
-        Some(bias) => {
-            for row in rows.chunks_exact_mut(bias.len()) {
-                row.iter_mut()
-                    .zip(bias)
-                    .for_each(|(v, b)| *v = (*v + b).max(0.0));
-            }
-        }
-        None => rows.iter_mut().for_each(|v| *v = v.max(0.0)),
-    }
-}
-
-/// Multiplies `dz` by relu's derivative, 0 where the output `y` is not
-/// positive; an empty `y` leaves `dz` unchanged.
-fn relu_derivative(dz: &mut [f32], y: &[f32]) {
-    if y.is_empty() {
-        return;
-    }
-    dz.iter_mut()
-        .zip(y)
-        .for_each(|(d, &v)| *d = if v > 0.0 { *d } else { 0.0 });
 }

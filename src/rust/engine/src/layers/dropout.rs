@@ -103,10 +103,9 @@ impl Layer for Dropout {
 fn fill_mask<R: Rng + ?Sized>(mask: &mut [f32], keep: f32, rng: &mut R) {
     let scale = 1.0 / keep;
     for m in mask.iter_mut() {
-        *m = if rng.random::<f32>() < keep {
-            scale
-        } else {
-            0.0
-        };
+        // Multiplying by 0 or 1 instead of branching: a branch would be
+        // mispredicted for about half the values and cost more than the draw.
+        let kept = (rng.random::<f32>() < keep) as u32 as f32;
+        *m = kept * scale;
     }
 }

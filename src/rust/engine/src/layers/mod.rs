@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use crate::activations::Activation;
 
 pub mod activation;
+pub mod batch_norm;
 pub(crate) mod chunks;
 pub mod conv;
 pub mod dense;
@@ -16,6 +17,7 @@ pub mod dropout;
 pub mod noise;
 pub mod pooling;
 pub mod reshape;
+pub(crate) mod vectorized;
 pub mod seeded;
 pub mod spec;
 pub mod window;

@@ -20,6 +20,7 @@ use crate::model::Model;
 
 use super::chunks::{worth_parallel, Chunks};
 use super::conv::{build_window, check_input_rank};
+use super::vectorized::with_avx2;
 use super::window::{Padding, Window};
 use super::{BackwardArgs, ForwardCtx, Layer};
 
@@ -165,48 +166,7 @@ impl Pool {
     /// Pools one sample; `argmax` receives the input index of each maximum
     /// (max pooling only).
     fn pool_sample(&self, x: &[f32], y: &mut [f32], argmax: &mut [f32]) {
-        let c = self.channels;
-        let [ad, ah, aw] = self.window.axes;
-        let mut position = 0;
-        for od in 0..ad.output {
-            for oh in 0..ah.output {
-                for ow in 0..aw.output {
-                    let out = &mut y[position * c..(position + 1) * c];
-                    match self.kind {
-                        PoolKind::Max => {
-                            let best = &mut argmax[position * c..(position + 1) * c];
-                            out.fill(f32::NEG_INFINITY);
-                            self.window.for_each_tap(od, oh, ow, |_, source| {
-                                if let Some(p) = source {
-                                    let row = &x[p * c..(p + 1) * c];
-                                    for ch in 0..c {
-                                        if row[ch] > out[ch] {
-                                            out[ch] = row[ch];
-                                            best[ch] = (p * c + ch) as f32;
-                                        }
-                                    }
-                                }
-                            });
-                        }
-                        PoolKind::Average => {
-                            out.fill(0.0);
-                            let mut count = 0usize;
-                            self.window.for_each_tap(od, oh, ow, |_, source| {
-                                if let Some(p) = source {
-                                    count += 1;
-                                    out.iter_mut()
-                                        .zip(&x[p * c..(p + 1) * c])
-                                        .for_each(|(o, v)| *o += v);
-                                }
-                            });
-                            let scale = 1.0 / count as f32;
-                            out.iter_mut().for_each(|o| *o *= scale);
-                        }
-                    }
-                    position += 1;
-                }
-            }
-        }
+        pool_sample(&self.window, self.kind, self.channels, x, y, argmax);
     }
 
     /// Routes the output gradient of one sample back to its input; `dx` is
@@ -434,12 +394,7 @@ impl Layer for GlobalPool {
                             let best = &mut argmax[s * c..(s + 1) * c];
                             out.fill(f32::NEG_INFINITY);
                             for (p, row) in x.chunks_exact(c).enumerate() {
-                                for ch in 0..c {
-                                    if row[ch] > out[ch] {
-                                        out[ch] = row[ch];
-                                        best[ch] = (p * c + ch) as f32;
-                                    }
-                                }
+                                keep_larger(row, p * c, out, best);
                             }
                         }
                         PoolKind::Average => {
@@ -500,6 +455,104 @@ impl Layer for GlobalPool {
                 }
             },
         );
+    }
+}
+
+with_avx2! {
+    /// Pools one sample of `channels` channels over `window`; `argmax`
+    /// receives the input index of each maximum (max pooling only).
+    fn pool_sample(
+        window: &Window,
+        kind: PoolKind,
+        channels: usize,
+        x: &[f32],
+        y: &mut [f32],
+        argmax: &mut [f32],
+    ) {
+        let c = channels;
+        let [ad, ah, aw] = window.axes;
+        let mut position = 0;
+        for od in 0..ad.output {
+            for oh in 0..ah.output {
+                for ow in 0..aw.output {
+                    let out = &mut y[position * c..(position + 1) * c];
+                    match kind {
+                        PoolKind::Max => {
+                            let best = &mut argmax[position * c..(position + 1) * c];
+                            out.fill(f32::NEG_INFINITY);
+                            window.for_each_tap(od, oh, ow, |_, source| {
+                                if let Some(p) = source {
+                                    keep_larger(&x[p * c..(p + 1) * c], p * c, out, best);
+                                }
+                            });
+                        }
+                        PoolKind::Average => {
+                            out.fill(0.0);
+                            let mut count = 0usize;
+                            window.for_each_tap(od, oh, ow, |_, source| {
+                                if let Some(p) = source {
+                                    count += 1;
+                                    out.iter_mut()
+                                        .zip(&x[p * c..(p + 1) * c])
+                                        .for_each(|(o, v)| *o += v);
+                                }
+                            });
+                            let scale = 1.0 / count as f32;
+                            out.iter_mut().for_each(|o| *o *= scale);
+                        }
+                    }
+                    position += 1;
+                }
+            }
+        }
+    }
+}
+
+/// Updates running maxima `out` with the values of `row`, whose first value
+/// has input index `first`, and records in `best` the index of each new
+/// maximum. Strictly larger values win, so ties keep the first index.
+/// Channels go in blocks of fixed-size arrays with branch-free selects,
+/// which the compiler turns into vector instructions.
+#[inline(always)]
+fn keep_larger(row: &[f32], first: usize, out: &mut [f32], best: &mut [f32]) {
+    const LANES: usize = 8;
+    const LANE_OFFSETS: [f32; LANES] = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0];
+    let n = out.len();
+    let whole = n - n % LANES;
+    let mut base = first as f32;
+    for start in (0..whole).step_by(LANES) {
+        let o: &mut [f32; LANES] = (&mut out[start..start + LANES])
+            .try_into()
+            .expect("a block of LANES channels");
+        let b: &mut [f32; LANES] = (&mut best[start..start + LANES])
+            .try_into()
+            .expect("a block of LANES channels");
+        let r: &[f32; LANES] = row[start..start + LANES]
+            .try_into()
+            .expect("a block of LANES channels");
+        // Whole-array stores, so that no lane's store is conditional.
+        let (old_max, old_best) = (*o, *b);
+        *o = std::array::from_fn(|lane| {
+            if r[lane] > old_max[lane] {
+                r[lane]
+            } else {
+                old_max[lane]
+            }
+        });
+        *b = std::array::from_fn(|lane| {
+            if r[lane] > old_max[lane] {
+                base + LANE_OFFSETS[lane]
+            } else {
+                old_best[lane]
+            }
+        });
+        base += LANES as f32;
+    }
+    for ch in whole..n {
+        if row[ch] > out[ch] {
+            out[ch] = row[ch];
+            best[ch] = (first + ch) as f32;
+        }
     }
 }
 

@@ -112,9 +112,22 @@ impl Axis {
         }
     }
 
+    /// Returns the range `lo..hi` of output positions whose kernel tap `k`
+    /// falls inside the input (`source` is `Some` exactly there).
+    pub fn valid_outputs(&self, k: usize) -> (usize, usize) {
+        let offset = k * self.dilation;
+        // o * stride + offset >= pad_before, and o * stride + offset < pad_before + input.
+        let lo = self.pad_before.saturating_sub(offset).div_ceil(self.stride);
+        let hi = (self.pad_before + self.input)
+            .saturating_sub(offset)
+            .div_ceil(self.stride)
+            .min(self.output);
+        (lo.min(hi), hi)
+    }
+
     /// Input position of kernel tap `k` at output position `o`, or `None` in
     /// the padding.
-    #[inline]
+    #[inline(always)]
     pub fn source(&self, o: usize, k: usize) -> Option<usize> {
         let at = o * self.stride + k * self.dilation;
         at.checked_sub(self.pad_before).filter(|&i| i < self.input)
@@ -169,7 +182,7 @@ impl Window {
     /// Calls `f(tap, input_position)` for every kernel tap of output position
     /// `(od, oh, ow)` that falls inside the input, taps in row-major order
     /// of (depth, height, width); `input_position` is row-major too.
-    #[inline]
+    #[inline(always)]
     pub fn for_each_tap(
         &self,
         od: usize,
@@ -244,5 +257,28 @@ mod tests {
         assert_eq!((causal.output, causal.pad_before), (7, 4));
         assert_eq!(causal.source(0, 2), Some(0));
         assert_eq!(causal.source(0, 1), None);
+    }
+
+    #[test]
+    fn valid_outputs_agree_with_source() {
+        for (input, kernel, stride, dilation) in
+            [(7, 3, 1, 1), (7, 4, 2, 1), (9, 3, 1, 3), (5, 5, 3, 1)]
+        {
+            for padding in [Padding::Valid, Padding::Same, Padding::Causal] {
+                let Some(axis) = Axis::new(input, kernel, stride, dilation, padding) else {
+                    continue;
+                };
+                for k in 0..kernel {
+                    let (lo, hi) = axis.valid_outputs(k);
+                    for o in 0..axis.output {
+                        assert_eq!(
+                            axis.source(o, k).is_some(),
+                            (lo..hi).contains(&o),
+                            "{axis:?} k {k} o {o}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }
