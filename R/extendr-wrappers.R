@@ -151,3 +151,20 @@ rs_add_pooling <- function(model, name, kind, rank, pool_size, strides, padding)
 #' @noRd
 rs_add_global_pooling <- function(model, name, kind, rank, keepdims) .Call(wrap__rs_add_global_pooling, model, name, kind, rank, keepdims)
 
+#' Appends a BatchNormalization layer over the last axis.
+#' @noRd
+rs_add_batch_normalization <- function(model, name, momentum, epsilon, center, scale, initializers, initializer_params) .Call(wrap__rs_add_batch_normalization, model, name, momentum, epsilon, center, scale, initializers, initializer_params)
+
+#' Appends a ZeroPadding, Cropping or UpSampling layer. `amounts` holds a
+#' (before, after) pair per spatial axis (for upsampling, the size twice).
+#' @noRd
+rs_add_spatial <- function(model, name, kind, amounts) .Call(wrap__rs_add_spatial, model, name, kind, amounts)
+
+#' Appends a SpatialDropout layer; `seed` NA draws masks from the model's generator.
+#' @noRd
+rs_add_spatial_dropout <- function(model, name, rank, rate, seed) .Call(wrap__rs_add_spatial_dropout, model, name, rank, rate, seed)
+
+#' Appends a Rescaling layer.
+#' @noRd
+rs_add_rescaling <- function(model, name, scale, offset) .Call(wrap__rs_add_rescaling, model, name, scale, offset)
+

@@ -19,6 +19,9 @@ run Rscript bench/mlp.R 2
 run Rscript bench/mlp.R 1
 run "$PYTHON" bench/peers/mlp_torch.py
 run "$PYTHON" bench/peers/mlp_keras.py
+run Rscript bench/cnn.R 2
+run "$PYTHON" bench/peers/cnn_torch.py
+run "$PYTHON" bench/peers/cnn_keras.py
 run Rscript bench/iris.R 2
 run "$PYTHON" bench/peers/iris_torch.py
 run "$PYTHON" bench/peers/iris_keras.py
@@ -51,6 +54,11 @@ cat(sprintf("MLP peak memory: kerust %.0f MB, torch %.0f MB, keras %.0f MB; keru
   pick("kerust", "mlp", "peak_rss_mb", c(threads = "2")), pick("torch", "mlp", "peak_rss_mb"),
   pick("keras", "mlp", "peak_rss_mb"),
   pick("kerust", "mlp", "peak_rss_mb", c(threads = "2")) / pick("torch", "mlp", "peak_rss_mb")))
+cnn <- pick("kerust", "cnn", "epoch_s_median", c(threads = "2"))
+cnn_torch <- pick("torch", "cnn", "epoch_s_median")
+cnn_keras <- pick("keras", "cnn", "epoch_s_median")
+cat(sprintf("CNN epoch: kerust %.3f s (%.0f GFLOP/s), torch %.3f s, keras %.3f s; kerust / fastest peer = %.2f\n",
+  cnn, pick("kerust", "cnn", "gflops", c(threads = "2")), cnn_torch, cnn_keras, cnn / min(cnn_torch, cnn_keras)))
 iris <- pick("kerust", "iris", "total_s")
 cat(sprintf("iris 2000 steps: kerust %.3f s, torch %.3f s, keras %.3f s; kerust / torch = %.3f\n",
   iris, pick("torch", "iris", "total_s"), pick("keras", "iris", "total_s"), iris / pick("torch", "iris", "total_s")))

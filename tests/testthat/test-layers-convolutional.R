@@ -173,3 +173,27 @@ test_that("a small CNN trains and its loss decreases", {
   losses <- history$metrics$loss
   expect_lt(losses[length(losses)], losses[1])
 })
+
+test_that("the Fashion-MNIST CNN trains on 2000 images", {
+  fm <- dataset_fashion_mnist()
+  n <- min(2000, dim(fm$train$x)[1])
+  x <- array_reshape(fm$train$x[seq_len(n), , ], c(n, 28, 28, 1)) / 255
+  y <- fm$train$y[seq_len(n)]
+  set.seed(5)
+  model <- keras_model_sequential(input_shape = c(28, 28, 1)) |>
+    layer_conv_2d(32, c(3, 3), activation = "relu") |>
+    layer_max_pooling_2d(c(2, 2)) |>
+    layer_conv_2d(64, c(3, 3), activation = "relu") |>
+    layer_max_pooling_2d(c(2, 2)) |>
+    layer_flatten() |>
+    layer_dropout(0.5) |>
+    layer_dense(10, activation = "softmax")
+  expect_equal(count_params(model), 34826)
+  compile(model, optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = "accuracy")
+  before <- evaluate(model, x, y, verbose = 0)
+  history <- fit(model, x, y, epochs = 1, batch_size = 128, verbose = 0)
+  after <- evaluate(model, x, y, verbose = 0)
+  expect_lt(after$loss, before$loss)
+  expect_gt(after$accuracy, 0.3)
+  expect_true(is.finite(history$metrics$loss))
+})

@@ -60,6 +60,14 @@ LAYERS = {
     "GlobalMaxPooling2D": keras.layers.GlobalMaxPooling2D,
     "GlobalAveragePooling1D": keras.layers.GlobalAveragePooling1D,
     "GlobalAveragePooling2D": keras.layers.GlobalAveragePooling2D,
+    "ZeroPadding1D": keras.layers.ZeroPadding1D,
+    "ZeroPadding2D": keras.layers.ZeroPadding2D,
+    "Cropping1D": keras.layers.Cropping1D,
+    "Cropping2D": keras.layers.Cropping2D,
+    "UpSampling1D": keras.layers.UpSampling1D,
+    "UpSampling2D": keras.layers.UpSampling2D,
+    "UpSampling3D": keras.layers.UpSampling3D,
+    "Rescaling": keras.layers.Rescaling,
 }
 
 
@@ -341,6 +349,14 @@ def value_cases():
         ),
         value_case("global_max_pooling1d", "GlobalMaxPooling1D", (6, 3), {}),
         value_case("global_average_pooling1d", "GlobalAveragePooling1D", (6, 3), {}),
+        value_case("zero_padding2d", "ZeroPadding2D", (3, 4, 2), {"padding": ((1, 2), (0, 1))}),
+        value_case("zero_padding1d", "ZeroPadding1D", (4, 2), {"padding": (2, 1)}),
+        value_case("cropping2d", "Cropping2D", (5, 6, 2), {"cropping": ((1, 0), (2, 1))}),
+        value_case("cropping1d", "Cropping1D", (6, 3), {"cropping": (1, 2)}),
+        value_case("upsampling2d", "UpSampling2D", (2, 3, 2), {"size": (2, 3)}),
+        value_case("upsampling1d", "UpSampling1D", (3, 2), {"size": 3}),
+        value_case("upsampling3d", "UpSampling3D", (2, 2, 1, 2), {"size": (1, 2, 3)}),
+        value_case("rescaling", "Rescaling", (3, 2), {"scale": 1 / 255, "offset": -0.5}),
     ]
     try:
         cases.append(

@@ -5,12 +5,16 @@
 use extendr_api::prelude::*;
 use extendr_api::Result;
 
+use engine::layers::batch_norm::{add_batch_norm, BatchNormConfig, BatchNormInitializers};
 use engine::layers::conv::{add_conv, ConvConfig};
 use engine::layers::pooling::{add_global_pool, add_pool, PoolConfig, PoolKind};
+use engine::layers::rescaling::add_rescaling;
+use engine::layers::spatial::{add_spatial, SpatialKind};
+use engine::layers::spatial_dropout::add_spatial_dropout;
 use engine::layers::window::{per_axis, Padding};
 
 use crate::errors::{engine_err, guard, r_error};
-use crate::{activation_of, initializer_of, with_model};
+use crate::{activation_of, initializer_of, seed_of, with_model};
 
 /// Converts R doubles to sizes; negative and non-finite values become 0,
 /// which the engine rejects with a message naming the argument.
@@ -125,9 +129,100 @@ fn rs_add_global_pooling(
     })
 }
 
+/// Appends a BatchNormalization layer over the last axis.
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_add_batch_normalization(
+    model: Robj,
+    name: &str,
+    momentum: f64,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    initializers: Vec<String>,
+    initializer_params: List,
+) -> Result<()> {
+    guard(|| {
+        let mut inits = Vec::with_capacity(4);
+        for (k, init) in initializers.iter().enumerate() {
+            let params = initializer_params
+                .elt(k)
+                .map_err(|_| r_error("four initializer parameter vectors are needed"))?;
+            inits.push(initializer_of(init, &params)?);
+        }
+        let [gamma, beta, moving_mean, moving_variance]: [_; 4] =
+            inits.try_into().map_err(|_| {
+                r_error("four initializers are needed: gamma, beta, moving mean and variance")
+            })?;
+        let config = BatchNormConfig {
+            momentum: momentum as f32,
+            epsilon: epsilon as f32,
+            center,
+            scale,
+        };
+        let initializers = BatchNormInitializers {
+            gamma,
+            beta,
+            moving_mean,
+            moving_variance,
+        };
+        with_model(&model, |m| {
+            add_batch_norm(m, name, &config, &initializers).map_err(engine_err)
+        })
+    })
+}
+
+/// Appends a ZeroPadding, Cropping or UpSampling layer. `amounts` contains a
+/// (before, after) pair per spatial axis (for upsampling, the size twice).
+/// @noRd
+#[extendr]
+fn rs_add_spatial(model: Robj, name: &str, kind: &str, amounts: Vec<f64>) -> Result<()> {
+    guard(|| {
+        let kind = match kind {
+            "zero_padding" => SpatialKind::ZeroPadding,
+            "cropping" => SpatialKind::Cropping,
+            "upsampling" => SpatialKind::UpSampling,
+            other => return Err(r_error(&format!("unknown spatial layer \"{other}\""))),
+        };
+        let values = sizes(&amounts);
+        let pairs: Vec<(usize, usize)> = values.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+        with_model(&model, |m| {
+            add_spatial(m, name, kind, &pairs).map_err(engine_err)
+        })
+    })
+}
+
+/// Appends a SpatialDropout layer; `seed` NA draws masks from the model's generator.
+/// @noRd
+#[extendr]
+fn rs_add_spatial_dropout(model: Robj, name: &str, rank: i32, rate: f64, seed: f64) -> Result<()> {
+    guard(|| {
+        with_model(&model, |m| {
+            add_spatial_dropout(m, name, rank.max(0) as usize, rate as f32, seed_of(seed))
+                .map_err(engine_err)
+        })
+    })
+}
+
+/// Appends a Rescaling layer.
+/// @noRd
+#[extendr]
+fn rs_add_rescaling(model: Robj, name: &str, scale: f64, offset: f64) -> Result<()> {
+    guard(|| {
+        with_model(&model, |m| {
+            add_rescaling(m, name, scale as f32, offset as f32).map_err(engine_err)
+        })
+    })
+}
+
 extendr_module! {
     mod conv;
     fn rs_add_conv;
     fn rs_add_pooling;
     fn rs_add_global_pooling;
+    fn rs_add_batch_normalization;
+    fn rs_add_spatial;
+    fn rs_add_spatial_dropout;
+    fn rs_add_rescaling;
 }

@@ -89,12 +89,16 @@ fn cnn() -> Model {
     model
 }
 
-/// Times each layer's forward and backward pass over `repeats` steps of a
-/// batch of 128 inside the engine's pool, and prints the fastest time of
-/// each in milliseconds (the minimum is the least disturbed by other load).
-/// The output gradient is a fixed pattern, not a loss gradient.
+/// Times each layer's forward and backward pass over `repeats` steps inside
+/// the engine's pool, and prints the fastest time of each in milliseconds
+/// (the minimum is the least disturbed by other load). The batch has 128
+/// samples, or `PROFILE_BATCH`. The output gradient is a fixed pattern, not
+/// a loss gradient.
 fn profile_layers(model: &mut Model, x: &[f32], repeats: usize) {
-    let batch: usize = std::env::var("PROFILE_BATCH").ok().and_then(|v| v.parse().ok()).unwrap_or(128);
+    let batch: usize = std::env::var("PROFILE_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(128);
     model.ensure_plan(batch, true, 1);
     let mut plan = std::mem::take(model.plan_mut());
     plan.input[..batch * 784].copy_from_slice(&x[..batch * 784]);
@@ -122,8 +126,16 @@ fn profile_layers(model: &mut Model, x: &[f32], repeats: usize) {
             }
             for i in (0..count).rev() {
                 let (grads_before, grads_after) = plan.output_grads.split_at_mut(i);
-                let dx = if i > 0 { Some(&mut grads_before[i - 1][..]) } else { None };
-                let input: &[f32] = if i == 0 { &plan.input } else { &plan.outputs[i - 1] };
+                let dx = if i > 0 {
+                    Some(&mut grads_before[i - 1][..])
+                } else {
+                    None
+                };
+                let input: &[f32] = if i == 0 {
+                    &plan.input
+                } else {
+                    &plan.outputs[i - 1]
+                };
                 let start = Instant::now();
                 layers[i].backward_in(
                     BackwardArgs {

@@ -118,9 +118,9 @@ impl MatRef<'_> {
 
 /// Computes `c = a . b` (`accumulate = false`) or `c += a . b` for views
 /// with any strides. With `parallel`, large products use the current rayon
-/// pool (as [`matmul`] does); without it they stay on the calling thread,
-/// which callers that already run one product per thread want. Either way
-/// the result has the same bits.
+/// pool, as [`matmul`] does. Without it they stay on the calling thread, for
+/// callers that already run one product per thread. Either way the result
+/// has the same bits.
 ///
 /// Panics when the inner dimensions differ or a view reaches outside its
 /// slice.

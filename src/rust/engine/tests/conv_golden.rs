@@ -2,7 +2,7 @@
 //!
 //! `tests/golden/conv.json` was written by `tools/golden/make_golden_conv.py`
 //! with keras 3.15.1 (TensorFlow backend), tensorflow 2.21.0 and numpy 2.4.6
-//! on CPU, with `TF_ENABLE_ONEDNN_OPTS=0`. It holds the output shapes keras
+//! on CPU, with `TF_ENABLE_ONEDNN_OPTS=0`. It contains the output shapes keras
 //! gives for a grid of settings (or that keras rejects them), and, for
 //! layers with fixed weights on fixed inputs (formulas in the script), the
 //! outputs and the gradients of `sum(output * output_weights)` from
@@ -16,13 +16,16 @@ use common::assert_all_close;
 use engine::activations::Activation;
 use engine::layers::conv::{Conv, ConvConfig};
 use engine::layers::pooling::{GlobalPool, Pool, PoolConfig, PoolKind};
+use engine::layers::rescaling::Rescaling;
+use engine::layers::spatial::{Spatial, SpatialKind};
 use engine::layers::window::Padding;
 use engine::layers::{BackwardArgs, ForwardCtx, Layer};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::Value;
 
-/// Tolerances for one layer call: sums of up to 48 products of values below 1.3.
+/// Tolerances for one layer call: sums of up to 63 products of values of at
+/// most 1.3 in magnitude.
 const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-5;
 
@@ -84,9 +87,52 @@ fn rank_of(class_name: &str) -> usize {
     }
 }
 
+/// Reads keras's padding or cropping argument for `rank` axes: an integer
+/// for all sides, one integer per axis for both sides, or `(before, after)`
+/// pairs per axis (a single pair for 1D layers).
+fn amounts(value: &Value, rank: usize) -> Vec<(usize, usize)> {
+    let n = |v: &Value| v.as_u64().expect("an integer") as usize;
+    match value {
+        Value::Number(_) => vec![(n(value), n(value)); rank],
+        Value::Array(items) if rank == 1 => vec![(n(&items[0]), n(&items[1]))],
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Array(pair) => (n(&pair[0]), n(&pair[1])),
+                single => (n(single), n(single)),
+            })
+            .collect(),
+        other => panic!("unexpected amounts {other}"),
+    }
+}
+
 /// Builds the engine layer of a golden case.
 fn build(class_name: &str, config: &Value, input: &[usize]) -> engine::Result<Box<dyn Layer>> {
+    if class_name == "Rescaling" {
+        let scale = config["scale"].as_f64().unwrap() as f32;
+        let offset = config["offset"].as_f64().unwrap_or(0.0) as f32;
+        return Ok(Box::new(Rescaling::new("layer", input, scale, offset)?));
+    }
     let rank = rank_of(class_name);
+    for (prefix, kind, key) in [
+        ("ZeroPadding", SpatialKind::ZeroPadding, "padding"),
+        ("Cropping", SpatialKind::Cropping, "cropping"),
+    ] {
+        if class_name.starts_with(prefix) {
+            let spec = amounts(&config[key], rank);
+            return Ok(Box::new(Spatial::new("layer", kind, &spec, input)?));
+        }
+    }
+    if class_name.starts_with("UpSampling") {
+        let sizes = per_axis(config, "size", rank, None);
+        let spec: Vec<(usize, usize)> = sizes.iter().map(|&s| (s, s)).collect();
+        return Ok(Box::new(Spatial::new(
+            "layer",
+            SpatialKind::UpSampling,
+            &spec,
+            input,
+        )?));
+    }
     let padding = Padding::from_name(text(config, "padding", "valid"), true)?;
     if class_name.starts_with("Conv") {
         let conv = ConvConfig {

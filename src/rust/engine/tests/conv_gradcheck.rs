@@ -1,14 +1,14 @@
-//! Finite-difference checks of the convolution and pooling layers over a
-//! grid of settings: kernel sizes 1 to 5 (odd, even and non-square),
-//! strides 1 to 3, padding "valid", "same" and "causal", dilation 1 and 2,
-//! groups, batch sizes 1 and 3, non-square inputs. Each case builds
-//! `identity Reshape -> layer` with mean squared error and compares every
-//! weight gradient and the input gradient with central differences (see
-//! `common::check_model_gradients`).
+//! Finite-difference checks of the convolution, pooling and spatial layers
+//! over a grid of settings. The grid covers kernel sizes 1 to 5 (odd, even
+//! and non-square), strides 1 to 3, padding "valid", "same" and "causal",
+//! dilation 1 and 2, groups, batch sizes 1 and 3, and non-square inputs.
+//! Each case builds `identity Reshape -> layer` with mean squared error and
+//! compares every weight gradient and the input gradient with central
+//! differences (see `common::check_model_gradients`).
 //!
 //! Max pooling is differentiable only where the maximum of each window is
-//! unique; the inputs of its cases are distinct values spaced 0.05 apart,
-//! more than twice the finite-difference step.
+//! unique. The inputs of its cases are therefore distinct values spaced
+//! 0.05 apart, more than twice the finite-difference step.
 
 mod common;
 
@@ -17,6 +17,9 @@ use engine::activations::Activation;
 use engine::init::Initializer;
 use engine::layers::conv::{add_conv, ConvConfig};
 use engine::layers::pooling::{add_global_pool, add_pool, PoolConfig, PoolKind};
+use engine::layers::rescaling::add_rescaling;
+use engine::layers::spatial::{add_spatial, SpatialKind};
+use engine::layers::spatial_dropout::add_spatial_dropout;
 use engine::layers::window::Padding;
 use engine::losses::Loss;
 use engine::model::{Compiled, Model};
@@ -413,4 +416,108 @@ fn conv_pool_dense_chain() {
         .expect("dense");
     compile_mse(&mut model);
     check("conv - average pool - flatten - dense", &mut model, 3, 2);
+}
+
+/// A spatial layer, its input shape and its `(before, after)` amounts.
+type SpatialCase = (SpatialKind, Vec<usize>, Vec<(usize, usize)>);
+
+#[test]
+fn padding_cropping_upsampling() {
+    let cases: [SpatialCase; 7] = [
+        (
+            SpatialKind::ZeroPadding,
+            vec![3, 4, 2],
+            vec![(1, 2), (0, 1)],
+        ),
+        (SpatialKind::ZeroPadding, vec![5, 3], vec![(2, 1)]),
+        (SpatialKind::Cropping, vec![5, 6, 2], vec![(1, 0), (2, 1)]),
+        (SpatialKind::Cropping, vec![6, 2], vec![(1, 2)]),
+        (SpatialKind::UpSampling, vec![2, 3, 2], vec![(2, 2), (3, 3)]),
+        (SpatialKind::UpSampling, vec![3, 2], vec![(2, 2)]),
+        (
+            SpatialKind::UpSampling,
+            vec![2, 2, 1, 2],
+            vec![(1, 1), (2, 2), (3, 3)],
+        ),
+    ];
+    for (k, (kind, input, amounts)) in cases.into_iter().enumerate() {
+        for batch in [1, 3] {
+            let mut model = model_with_identity_input(&input);
+            add_spatial(&mut model, "spatial", kind, &amounts).expect("valid layer");
+            compile_mse(&mut model);
+            check(
+                &format!("{kind:?} {amounts:?} on {input:?}, batch {batch}"),
+                &mut model,
+                batch,
+                k,
+            );
+        }
+    }
+}
+
+#[test]
+fn rescaling_before_conv() {
+    let mut model = model_with_identity_input(&[6, 5, 2]);
+    add_rescaling(&mut model, "rescaling", 0.5, -0.25).expect("rescaling");
+    let (k, b) = initializers(900);
+    add_conv(
+        &mut model,
+        "conv",
+        &conv2d(3, [3, 3], [1, 1], Padding::Same, [1, 1], 1),
+        &k,
+        &b,
+    )
+    .expect("conv");
+    compile_mse(&mut model);
+    check("rescaling - conv", &mut model, 3, 4);
+}
+
+#[test]
+fn spatial_dropout_in_training() {
+    // With the same generator seed every forward pass draws the same mask,
+    // so the finite differences see a fixed function.
+    for (rank, input) in [(1, vec![5, 4]), (2, vec![3, 4, 6]), (3, vec![2, 2, 3, 5])] {
+        let mut model = model_with_identity_input(&input);
+        add_spatial_dropout(&mut model, "spatial_dropout", rank, 0.5, None).expect("valid layer");
+        compile_mse(&mut model);
+        let size: usize = input.iter().product();
+        let channels = *input.last().unwrap();
+        let batch = 3;
+        let x = spread(batch * size, 1.0, rank);
+        let target = spread(batch * size, 0.5, 3);
+        let case = ModelCase {
+            input: &x,
+            target: &target,
+            batch,
+            training: true,
+            rng_seed: 17,
+        };
+        let gradients = check_model_gradients(
+            &format!("spatial dropout {rank}D"),
+            &mut model,
+            &case,
+            DEFAULT_CHECK,
+        );
+        // Whole channels are dropped: within a sample, a channel's input
+        // gradient is zero at every position or at none.
+        let grad = &gradients.first_layer_output;
+        let mut dropped = 0;
+        for sample in grad.chunks(size) {
+            for ch in 0..channels {
+                let zeros = sample
+                    .iter()
+                    .skip(ch)
+                    .step_by(channels)
+                    .filter(|g| **g == 0.0)
+                    .count();
+                assert!(
+                    zeros == 0 || zeros == size / channels,
+                    "channel {ch}: {zeros} zeros"
+                );
+                dropped += (zeros > 0) as usize;
+            }
+        }
+        assert!(dropped > 0, "no channel was dropped");
+        assert!(dropped < batch * channels, "every channel was dropped");
+    }
 }

@@ -1,8 +1,8 @@
 //! Convolution and pooling layers split their work into chunks of samples
 //! whose size does not depend on the number of threads, and combine
-//! per-chunk gradient sums in chunk order. Training must therefore give
-//! bitwise identical weights with 1 and 2 threads, and on the calling
-//! thread (small models, `predict`) and in the pool.
+//! per-chunk gradient sums in chunk order. Training and prediction must
+//! therefore give bitwise identical results with 1, 2 and 3 threads (one
+//! thread takes the serial path, more threads the parallel one).
 //!
 //! This file is its own test binary because it changes the engine's global
 //! thread count.

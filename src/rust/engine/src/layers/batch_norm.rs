@@ -83,10 +83,12 @@ impl BatchNorm {
         }
         let channels = match input.last() {
             Some(&c) if c > 0 => c,
-            _ => return Err(Error::Shape(format!(
+            _ => {
+                return Err(Error::Shape(format!(
                 "layer \"{name}\" (BatchNormalization) needs inputs with a channel axis, got {}",
                 format_batch_shape(input)
-            ))),
+            )))
+            }
         };
         let weight = |name: &str, value: f32, trainable: bool| Param {
             name: name.into(),

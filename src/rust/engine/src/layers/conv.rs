@@ -5,7 +5,7 @@
 //! `(batch_size, [new_depth, new_height,] new_width, filters)`. The kernel
 //! has keras's shape `(kernel_size..., channels / groups, filters)` and the
 //! bias `(filters)`. With `groups` > 1 the channels and the filters are each
-//! split into `groups` equal parts, and filter part `g` sees only channel
+//! split into `groups` equal parts, and filter part `g` reads only channel
 //! part `g`.
 //!
 //! Method: im2col + GEMM. For each sample the forward pass copies the input
@@ -162,6 +162,7 @@ pub(crate) fn check_input_rank(
 
 /// Builds the sliding window of a layer, or explains why the window does
 /// not fit the input.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn build_window(
     name: &str,
     class_name: &str,
@@ -188,7 +189,7 @@ pub(crate) fn build_window(
     })
 }
 
-/// How the activation follows the bias. Plain relu needs no stored
+/// The step that follows the bias. Plain relu needs no stored
 /// pre-activation: its derivative, 1 where `z > 0`, is 1 exactly where the
 /// output `y = max(z, 0)` is positive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -555,8 +556,6 @@ impl Conv {
         }
     }
 
-    /// Forward pass of one chunk of samples: columns, product, bias and
-    /// activation. `z` is empty for a linear layer.
     /// Forward pass of one chunk of samples. The columns go to `stored`
     /// when the layer keeps them for the backward pass, else to a buffer of
     /// this thread.
@@ -679,7 +678,7 @@ impl Conv {
         });
     }
 
-    /// The products and col2im of [`Conv::backward_chunk`].
+    /// Computes the products and col2im of [`Conv::backward_chunk`].
     #[allow(clippy::too_many_arguments)]
     fn backward_product(
         &self,

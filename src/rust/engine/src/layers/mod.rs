@@ -16,9 +16,12 @@ pub mod dense;
 pub mod dropout;
 pub mod noise;
 pub mod pooling;
+pub mod rescaling;
 pub mod reshape;
 pub(crate) mod vectorized;
 pub mod seeded;
+pub mod spatial;
+pub mod spatial_dropout;
 pub mod spec;
 pub mod window;
 

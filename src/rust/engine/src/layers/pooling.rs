@@ -12,7 +12,7 @@
 //! forward pass keeps the index of the maximum (the first one on ties) for
 //! the backward pass, which routes each output gradient to that input.
 //! Average pooling divides by the number of input positions inside the
-//! window, so padded positions do not count (TensorFlow's `avg_pool`); its
+//! window, so padded positions do not count (TensorFlow's `avg_pool`). Its
 //! backward pass spreads each output gradient evenly over those positions.
 
 use crate::error::{format_batch_shape, Error, Result};
@@ -480,7 +480,12 @@ with_avx2! {
                         PoolKind::Max => {
                             let best = &mut argmax[position * c..(position + 1) * c];
                             out.fill(f32::NEG_INFINITY);
-                            window.for_each_tap(od, oh, ow, |_, source| {
+                            window.for_each_tap(
+                                od,
+                                oh,
+                                ow,
+                                #[inline(always)]
+                                |_, source| {
                                 if let Some(p) = source {
                                     keep_larger(&x[p * c..(p + 1) * c], p * c, out, best);
                                 }
@@ -489,7 +494,12 @@ with_avx2! {
                         PoolKind::Average => {
                             out.fill(0.0);
                             let mut count = 0usize;
-                            window.for_each_tap(od, oh, ow, |_, source| {
+                            window.for_each_tap(
+                                od,
+                                oh,
+                                ow,
+                                #[inline(always)]
+                                |_, source| {
                                 if let Some(p) = source {
                                     count += 1;
                                     out.iter_mut()

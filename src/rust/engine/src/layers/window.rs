@@ -9,7 +9,7 @@
 //!   zeros, of which `floor(total / 2)` go before the data and the rest after
 //!   it. With an even total TF pads more after (bottom or right), as here;
 //! - `causal` (1D convolutions): `(k - 1) d` zeros before the data and none
-//!   after, so output `t` sees inputs up to `t` only.
+//!   after, so output `t` depends on inputs up to `t` only.
 //!
 //! Layers of rank 1 and 2 use the leading axes of a 3D window with size 1.
 
@@ -100,7 +100,7 @@ impl Axis {
         })
     }
 
-    /// An axis of size 1 that a lower-rank layer leaves untouched.
+    /// Returns an axis of size 1, for the axes a lower-rank layer does not have.
     pub fn trivial() -> Axis {
         Axis {
             input: 1,
