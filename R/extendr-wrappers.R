@@ -155,7 +155,7 @@ rs_add_global_pooling <- function(model, name, kind, rank, keepdims) .Call(wrap_
 #' @noRd
 rs_add_batch_normalization <- function(model, name, momentum, epsilon, center, scale, initializers, initializer_params) .Call(wrap__rs_add_batch_normalization, model, name, momentum, epsilon, center, scale, initializers, initializer_params)
 
-#' Appends a ZeroPadding, Cropping or UpSampling layer. `amounts` holds a
+#' Appends a ZeroPadding, Cropping or UpSampling layer. `amounts` contains a
 #' (before, after) pair per spatial axis (for upsampling, the size twice).
 #' @noRd
 rs_add_spatial <- function(model, name, kind, amounts) .Call(wrap__rs_add_spatial, model, name, kind, amounts)

@@ -79,7 +79,7 @@ pub fn builtins(specs: &List) -> Result<Vec<Box<dyn Callback>>> {
     Ok(out)
 }
 
-/// Which events the R callbacks listen to, in this order.
+/// Callback events in the order of the R side's event flags.
 pub const EVENTS: [&str; 6] = [
     "train_begin",
     "epoch_begin",
@@ -205,5 +205,8 @@ impl Callback for RCallbacks {
     }
     fn changes_learning_rate(&self) -> bool {
         self.changes_lr
+    }
+    fn uses_batch_end(&self) -> bool {
+        self.events[3]
     }
 }

@@ -1,5 +1,5 @@
 //! R bindings of kerust's engine. This crate converts R values to engine
-//! types, holds models behind external pointers and maps errors; it does no
+//! types, keeps models behind external pointers and maps errors. It does no
 //! numerical work. Every exported function runs inside [`errors::guard`], so
 //! a panic becomes an R error.
 
@@ -39,7 +39,7 @@ thread_local! {
 }
 
 /// Marks a model as being trained while it lives, so that R callbacks cannot
-/// change or run the same model (the training loop holds it mutably).
+/// change or run the same model (the training loop has a mutable reference to it).
 struct TrainingGuard(usize);
 
 impl TrainingGuard {

@@ -100,7 +100,7 @@ impl Activation {
         })
     }
 
-    /// The keras name of this activation.
+    /// Returns the keras name of this activation.
     pub fn name(&self) -> &'static str {
         match self {
             Activation::Linear => "linear",

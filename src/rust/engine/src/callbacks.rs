@@ -9,7 +9,7 @@ use std::io::Write;
 use crate::error::{Error, Result};
 use crate::model::Model;
 
-/// What the loop does after a callback.
+/// The training loop's next move after a callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     Continue,
@@ -69,6 +69,11 @@ pub trait Callback {
     fn changes_learning_rate(&self) -> bool {
         false
     }
+    /// True when `on_batch_end` does something. The loop builds per-batch
+    /// logs (which allocates) only when a callback needs them.
+    fn uses_batch_end(&self) -> bool {
+        false
+    }
 }
 
 /// Whether a larger or a smaller monitored value is better.
@@ -113,7 +118,7 @@ fn check_monitor(monitor: &str, logs: &[(String, f64)], what: &str) -> Result<f6
 }
 
 /// keras's EarlyStopping: stops when `monitor` has not improved by more than
-/// `min_delta` for `patience` epochs; optionally restores the weights of the
+/// `min_delta` for `patience` epochs. It can also restore the weights of the
 /// best epoch at the end.
 pub struct EarlyStopping {
     pub monitor: String,

@@ -178,7 +178,7 @@ fn truncated(size: usize, mean: f64, stddev: f64, rng: &mut StdRng) -> Vec<f32> 
         .collect()
 }
 
-/// An orthogonal matrix from the QR decomposition of a normal matrix, with
+/// Draws an orthogonal matrix from the QR decomposition of a normal matrix, with
 /// R's diagonal signs folded into Q so the result is uniformly distributed.
 fn orthogonal(shape: &[usize], gain: f64, rng: &mut StdRng) -> Vec<f32> {
     let size: usize = shape.iter().product();

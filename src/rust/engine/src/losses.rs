@@ -116,7 +116,7 @@ impl Loss {
 
     /// Computes per-sample losses into `per_sample` (length `batch`) and,
     /// when `grad` is given, the gradient of their mean with respect to
-    /// `pred`. `pred` holds `batch x width` values; `y_true` holds the same
+    /// `pred`. `pred` has `batch x width` values and `y_true` has the same
     /// shape, or one class index per sample for a sparse loss. With
     /// `logits = true`, `pred` are logits (used for fused outputs).
     #[allow(clippy::too_many_arguments)]

@@ -1,6 +1,6 @@
 //! Weight and activity regularizers with Keras 3's formulas:
 //! `penalty(w) = l1 * sum(|w|) + l2 * sum(w^2)` (no factor 1/2 on the l2
-//! term). Weight penalties are added to the loss once per step; an activity
+//! term). Weight penalties are added to the loss once per step. An activity
 //! penalty on a layer's output is divided by the batch size, as keras does.
 
 /// An L1/L2 regularizer; zero factors are off.

@@ -442,7 +442,7 @@ pub fn fit_with_callbacks(
                     break;
                 }
             }
-            if !callbacks.is_empty() {
+            if callbacks.iter().any(|c| c.uses_batch_end()) {
                 let logs = collect_logs(model, loss_sum / seen as f64, "");
                 for cb in callbacks.iter_mut() {
                     stop |= cb.on_batch_end(epoch, step, &logs, model)? == Action::Stop;
