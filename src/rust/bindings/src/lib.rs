@@ -739,7 +739,8 @@ fn rs_evaluate(
         let weights = weights_of("sample_weight", &sample_weight)?;
         with_model(&model, |m| {
             let n = check_x(m, "x", &xr.dims)?;
-            let mut obs = observer::RObserver::new(None).with_custom_metrics(functions_of(&custom_metrics)?);
+            let mut obs =
+                observer::RObserver::new(None).with_custom_metrics(functions_of(&custom_metrics)?);
             let logs = train::evaluate_with(
                 m,
                 Data {

@@ -82,9 +82,9 @@ impl Observer for RObserver {
         let result = f
             .call(pairlist!(t, p))
             .map_err(|_| engine::Error::State(format!("custom metric {} failed", index + 1)))?;
-        let result: List = result
-            .try_into()
-            .map_err(|_| engine::Error::State("a custom metric wrapper returned an invalid value".into()))?;
+        let result: List = result.try_into().map_err(|_| {
+            engine::Error::State("a custom metric wrapper returned an invalid value".into())
+        })?;
         let field = |name: &str| result.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
         if let Some(message) = field("error").and_then(|v| v.as_str().map(|s| s.to_string())) {
             return Err(engine::Error::InvalidArgument(message));

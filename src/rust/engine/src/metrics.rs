@@ -60,7 +60,9 @@ pub enum MetricKind {
     /// A metric computed outside the engine (an R function of y_true and
     /// y_pred returning per-sample values), number `index` of the model's
     /// external metrics; its values arrive through [`Metric::add_values`].
-    External { index: usize },
+    External {
+        index: usize,
+    },
     /// Coefficient of determination over all samples seen, adjusted for
     /// `num_regressors` regressors when that is not 0.
     R2Score {

@@ -159,38 +159,89 @@ fn check_data(model: &Model, data: &Data, what: &str) -> Result<()> {
             )));
         }
     }
-    let out_width = size_of(model.output_shape());
-    if compiled.loss.is_sparse() {
-        for (i, &label) in data.y[..data.n].iter().enumerate() {
-            if label < 0.0 || label.fract() != 0.0 || label as usize >= out_width {
-                return Err(Error::InvalidArgument(format!(
-                    "labels must be integers from 0 to {} (the output layer has {out_width} units), got {label} at position {}",
-                    out_width - 1,
-                    i + 1
-                )));
+    let _ = compiled;
+    let mut offset = 0;
+    let total = target_width(model);
+    for h in 0..model.output_count() {
+        let width = model.target_width(h);
+        if model.head_loss(h).is_some_and(|l| l.is_sparse()) {
+            let out_width = size_of(model.src_shape(model.output_srcs()[h]));
+            for s in 0..data.n {
+                let label = data.y[s * total + offset];
+                if label < 0.0 || label.fract() != 0.0 || label as usize >= out_width {
+                    let output = if model.output_count() > 1 {
+                        format!(" of output \"{}\"", model.output_names()[h])
+                    } else {
+                        String::new()
+                    };
+                    return Err(Error::InvalidArgument(format!(
+                        "labels{output} must be integers from 0 to {} (the output layer has {out_width} units), got {label} at position {}",
+                        out_width - 1,
+                        s + 1
+                    )));
+                }
             }
         }
+        offset += width;
     }
     Ok(())
 }
 
+/// Target values per sample over all outputs (a row of `Data::y`).
 fn target_width(model: &Model) -> usize {
-    match &model.compiled {
-        Some(c) if c.loss.is_sparse() => 1,
-        _ => size_of(model.output_shape()),
+    (0..model.output_count())
+        .map(|h| model.target_width(h))
+        .sum()
+}
+
+/// Input values per sample over all inputs (a row of `Data::x`).
+pub fn input_width(model: &Model) -> usize {
+    model.input_shapes().iter().map(|s| size_of(s)).sum()
+}
+
+/// Copies the pieces of rows `rows` of `values` (`width` values per row)
+/// into `buffers`, the i-th taking `widths[i]` values per row.
+fn scatter_rows(
+    values: &[f32],
+    rows: &[usize],
+    width: usize,
+    widths: &[usize],
+    buffers: &mut [&mut Vec<f32>],
+) {
+    let mut offset = 0;
+    for (buffer, &w) in buffers.iter_mut().zip(widths) {
+        for (b, &r) in rows.iter().enumerate() {
+            let at = r * width + offset;
+            buffer[b * w..(b + 1) * w].copy_from_slice(&values[at..at + w]);
+        }
+        offset += w;
     }
 }
 
 /// Copies the samples `rows` of `data` into the plan's input and target buffers.
 fn gather(model: &mut Model, data: &Data, rows: &[usize]) {
-    let x_width = size_of(model.input_shape());
-    let y_width = target_width(model);
+    let x_widths: Vec<usize> = model.input_shapes().iter().map(|s| size_of(s)).collect();
+    let y_widths: Vec<usize> = (0..model.output_count())
+        .map(|h| model.target_width(h))
+        .collect();
+    let (x_width, y_width) = (x_widths.iter().sum(), y_widths.iter().sum());
     let plan = model.plan_mut();
-    for (b, &r) in rows.iter().enumerate() {
-        plan.input[b * x_width..(b + 1) * x_width]
-            .copy_from_slice(&data.x[r * x_width..(r + 1) * x_width]);
-        plan.target[b * y_width..(b + 1) * y_width]
-            .copy_from_slice(&data.y[r * y_width..(r + 1) * y_width]);
+    if x_widths.len() == 1 && y_widths.len() == 1 {
+        for (b, &r) in rows.iter().enumerate() {
+            plan.input[b * x_width..(b + 1) * x_width]
+                .copy_from_slice(&data.x[r * x_width..(r + 1) * x_width]);
+            plan.target[b * y_width..(b + 1) * y_width]
+                .copy_from_slice(&data.y[r * y_width..(r + 1) * y_width]);
+        }
+    } else {
+        let mut inputs: Vec<&mut Vec<f32>> = std::iter::once(&mut plan.input)
+            .chain(plan.extra_inputs.iter_mut())
+            .collect();
+        scatter_rows(data.x, rows, x_width, &x_widths, &mut inputs);
+        let mut targets: Vec<&mut Vec<f32>> = std::iter::once(&mut plan.target)
+            .chain(plan.extra_targets.iter_mut())
+            .collect();
+        scatter_rows(data.y, rows, y_width, &y_widths, &mut targets);
     }
     match data.weights {
         Some(w) => {
@@ -206,40 +257,44 @@ fn gather(model: &mut Model, data: &Data, rows: &[usize]) {
 
 /// Adds the values of the external metrics for the last forward pass over
 /// `batch` samples, computed by `observer`.
-fn update_external_metrics(model: &mut Model, batch: usize, observer: &mut dyn Observer) -> Result<()> {
-    let externals: Vec<(usize, usize, bool)> = match &model.compiled {
-        Some(c) => c
-            .metrics
+fn update_external_metrics(
+    model: &mut Model,
+    batch: usize,
+    observer: &mut dyn Observer,
+) -> Result<()> {
+    for h in 0..model.output_count() {
+        let externals: Vec<(usize, usize, bool)> = model
+            .head_metrics(h)
             .iter()
             .enumerate()
             .filter_map(|(i, m)| match m.kind {
                 crate::metrics::MetricKind::External { index } => Some((i, index, m.weighted)),
                 _ => None,
             })
-            .collect(),
-        None => Vec::new(),
-    };
-    if externals.is_empty() {
-        return Ok(());
-    }
-    let width = size_of(model.output_shape());
-    let y_width = target_width(model);
-    let pred = model.output(batch).to_vec();
-    let plan = model.plan_mut();
-    let target = plan.target[..batch * y_width].to_vec();
-    let weights = (!plan.sample_weight.is_empty()).then(|| plan.sample_weight[..batch].to_vec());
-    for (i, index, weighted) in externals {
-        let values = observer.external_metric(index, &target, &pred, batch, width, y_width)?;
-        if values.len() != batch {
-            return Err(Error::InvalidArgument(format!(
-                "custom metric {} returned {} values for a batch of {batch} samples; it must return one value per sample",
-                index + 1,
-                values.len()
-            )));
+            .collect();
+        if externals.is_empty() {
+            continue;
         }
-        if let Some(c) = model.compiled.as_mut() {
-            let w = if weighted { weights.as_deref() } else { None };
-            c.metrics[i].add_values(&values, w);
+        let width = size_of(model.src_shape(model.output_srcs()[h]));
+        let y_width = model.target_width(h);
+        let pred = model.output_of(h, batch).to_vec();
+        let target = model.head_target(h)[..batch * y_width].to_vec();
+        let plan = model.plan_mut();
+        let weights =
+            (!plan.sample_weight.is_empty()).then(|| plan.sample_weight[..batch].to_vec());
+        for (i, index, weighted) in externals {
+            let values = observer.external_metric(index, &target, &pred, batch, width, y_width)?;
+            if values.len() != batch {
+                return Err(Error::InvalidArgument(format!(
+                    "custom metric {} returned {} values for a batch of {batch} samples; it must return one value per sample",
+                    index + 1,
+                    values.len()
+                )));
+            }
+            if let Some(metrics) = model.head_metrics_mut(h) {
+                let w = if weighted { weights.as_deref() } else { None };
+                metrics[i].add_values(&values, w);
+            }
         }
     }
     Ok(())
@@ -250,11 +305,30 @@ fn loss_and_metrics(model: &mut Model, batch: usize, with_gradient: bool) -> f64
 }
 
 /// Logs of the compiled metrics plus a loss, sorted by name as keras lists them.
+/// With several outputs, each output's loss (unweighted) and metrics are
+/// named after the output as keras names them: `dense_1_loss`,
+/// `dense_1_accuracy`.
 fn collect_logs(model: &Model, loss: f64, prefix: &str) -> Vec<(String, f64)> {
     let mut logs = vec![(format!("{prefix}loss"), loss)];
-    if let Some(c) = &model.compiled {
-        for m in &c.metrics {
-            logs.push((format!("{prefix}{}", m.name), m.result()));
+    let heads = model.output_count();
+    let names = if heads > 1 {
+        model.output_names()
+    } else {
+        Vec::new()
+    };
+    let head_losses = model.head_losses();
+    for h in 0..heads {
+        let output = if let Some(name) = names.get(h) {
+            format!("{name}_")
+        } else {
+            String::new()
+        };
+        if heads > 1 {
+            let value = head_losses.get(h).copied().unwrap_or(0.0);
+            logs.push((format!("{prefix}{output}loss"), value));
+        }
+        for m in model.head_metrics(h) {
+            logs.push((format!("{prefix}{output}{}", m.name), m.result()));
         }
     }
     logs.sort_by(|a, b| a.0.cmp(&b.0));
@@ -262,9 +336,7 @@ fn collect_logs(model: &Model, loss: f64, prefix: &str) -> Vec<(String, f64)> {
 }
 
 fn reset_metrics(model: &mut Model) {
-    if let Some(c) = model.compiled.as_mut() {
-        c.metrics.iter_mut().for_each(|m| m.reset());
-    }
+    model.reset_metrics();
 }
 
 /// Trains `model` on `data`; see [`FitConfig`]. Validation data, when given,
@@ -350,7 +422,7 @@ pub fn fit_with_callbacks(
     if let Some(v) = &validation {
         check_data(model, v, "validation_data")?;
     }
-    let x_width = size_of(model.input_shape());
+    let x_width = input_width(model);
     let y_width = target_width(model);
     let val_holder;
     let validation = if split_validation {
@@ -367,7 +439,7 @@ pub fn fit_with_callbacks(
 
     let batch_size = config.batch_size.min(train_n);
     model.check_plan_memory(batch_size, true)?;
-    model.ensure_plan(batch_size, true, y_width);
+    model.ensure_plan(batch_size, true, model.target_width(0));
     let steps = train_n.div_ceil(batch_size);
     let mut order: Vec<usize> = (0..train_n).collect();
     let mut history = History::default();
@@ -541,9 +613,8 @@ fn evaluate_inner(
     observer: &mut dyn Observer,
 ) -> Result<Vec<(String, f64)>> {
     let batch_size = batch_size.max(1).min(data.n);
-    let y_width = target_width(model);
     model.check_plan_memory(batch_size, false)?;
-    model.ensure_plan(batch_size, false, y_width);
+    model.ensure_plan(batch_size, false, model.target_width(0));
     reset_metrics(model);
     let mut loss_sum = 0.0;
     let mut rng = StdRng::seed_from_u64(0);
@@ -607,31 +678,56 @@ pub fn predict_with(
             "`batch_size` must be a positive integer, got 0".into(),
         ));
     }
-    let x_width = size_of(model.input_shape());
-    let out_width = size_of(model.output_shape());
+    let x_widths: Vec<usize> = model.input_shapes().iter().map(|s| size_of(s)).collect();
+    let x_width: usize = x_widths.iter().sum();
+    let out_widths: Vec<usize> = model.output_shapes().iter().map(|s| size_of(s)).collect();
+    let out_width: usize = out_widths.iter().sum();
     crate::memory::check_f32s(n as f64 * out_width as f64, "the predictions")?;
     let mut out = vec![0f32; n * out_width];
     if n == 0 {
         return Ok(out);
     }
     let batch_size = batch_size.min(n);
-    let y_width = target_width(model);
     model.check_plan_memory(batch_size, false)?;
-    model.ensure_plan(batch_size, false, y_width);
+    model.ensure_plan(batch_size, false, model.target_width(0));
     let mut rng = StdRng::seed_from_u64(0);
     // A single small batch is cheaper on the calling thread than through the pool.
     let small = n * (x_width + out_width) < 1 << 16;
+    let mut rows: Vec<usize> = Vec::with_capacity(batch_size);
     for start in (0..n).step_by(batch_size) {
         let end = (start + batch_size).min(n);
         let b = end - start;
-        model.plan_mut().input[..b * x_width].copy_from_slice(&x[start * x_width..end * x_width]);
+        if x_widths.len() == 1 {
+            model.plan_mut().input[..b * x_width]
+                .copy_from_slice(&x[start * x_width..end * x_width]);
+        } else {
+            rows.clear();
+            rows.extend(start..end);
+            let plan = model.plan_mut();
+            let mut inputs: Vec<&mut Vec<f32>> = std::iter::once(&mut plan.input)
+                .chain(plan.extra_inputs.iter_mut())
+                .collect();
+            scatter_rows(x, &rows, x_width, &x_widths, &mut inputs);
+        }
         if small {
             model.forward(b, false, &mut rng);
         } else {
             let rng = &mut rng;
             pool::install(|| model.forward(b, false, rng));
         }
-        out[start * out_width..end * out_width].copy_from_slice(model.output(b));
+        if out_widths.len() == 1 {
+            out[start * out_width..end * out_width].copy_from_slice(model.output(b));
+        } else {
+            let mut offset = 0;
+            for (h, &w) in out_widths.iter().enumerate() {
+                let values = model.output_of(h, b);
+                for r in 0..b {
+                    let at = (start + r) * out_width + offset;
+                    out[at..at + w].copy_from_slice(&values[r * w..(r + 1) * w]);
+                }
+                offset += w;
+            }
+        }
         if end < n && observer.interrupted() {
             return Err(Error::Interrupted);
         }

@@ -14,15 +14,16 @@ pub(crate) mod chunks;
 pub mod conv;
 pub mod dense;
 pub mod dropout;
+pub mod merge;
 pub mod noise;
 pub mod pooling;
 pub mod rescaling;
 pub mod reshape;
-pub(crate) mod vectorized;
 pub mod seeded;
 pub mod spatial;
 pub mod spatial_dropout;
 pub mod spec;
+pub(crate) mod vectorized;
 pub mod window;
 
 pub use activation::ActivationLayer;
@@ -136,6 +137,29 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     }
     /// Moves the layer's seeded generator to a saved position.
     fn set_rng_position(&self, _position: u128) {}
+
+    /// Returns the layer as a merge of several inputs, for layers such as
+    /// Add or Concatenate; the model then calls [`Merge`] instead of
+    /// `forward` and `backward`.
+    fn as_merge(&self) -> Option<&dyn Merge> {
+        None
+    }
+}
+
+/// A layer of several inputs and no weights.
+pub trait Merge {
+    /// Computes the output of `batch` samples from the inputs `xs`.
+    fn forward_many(&self, xs: &[&[f32]], batch: usize, y: &mut [f32]);
+    /// Writes the gradient with respect to each input that has a buffer in
+    /// `dxs`, from the output gradient `dy`.
+    fn backward_many(
+        &self,
+        xs: &[&[f32]],
+        y: &[f32],
+        dy: &[f32],
+        batch: usize,
+        dxs: &mut [Option<&mut [f32]>],
+    );
 }
 
 /// A generator behind a lock, for layers given an explicit seed.
