@@ -104,6 +104,50 @@ rs_loss <- function(name, params, y_true, y_pred) .Call(wrap__rs_loss, name, par
 #' @noRd
 rs_output_size <- function(model) .Call(wrap__rs_output_size, model)
 
+#' Creates an empty functional model with the given inputs.
+#' @noRd
+rs_graph_new <- function(name, input_shapes, input_names, seed) .Call(wrap__rs_graph_new, name, input_shapes, input_names, seed)
+
+#' Makes the next layer added take the tensors `inputs`.
+#' @noRd
+rs_set_next_inputs <- function(model, inputs) .Call(wrap__rs_set_next_inputs, model, inputs)
+
+#' Calls the existing layer `name` on `inputs` (a shared layer).
+#' @noRd
+rs_call_layer <- function(model, name, inputs) .Call(wrap__rs_call_layer, model, name, inputs)
+
+#' Adds a merge layer on the inputs set by `rs_set_next_inputs`. `axes`
+#' holds Concatenate's axis or Dot's two axes.
+#' @noRd
+rs_add_merge <- function(model, name, kind, axes, normalize) .Call(wrap__rs_add_merge, model, name, kind, axes, normalize)
+
+#' Sets the model outputs, closing the graph.
+#' @noRd
+rs_set_outputs <- function(model, outputs) .Call(wrap__rs_set_outputs, model, outputs)
+
+#' Returns the tensor code of the last node added.
+#' @noRd
+rs_last_node <- function(model) .Call(wrap__rs_last_node, model)
+
+#' Freezes or unfreezes the weights of the named layers.
+#' @noRd
+rs_set_trainable <- function(model, layers, trainable) .Call(wrap__rs_set_trainable, model, layers, trainable)
+
+#' Copies the weights of layer `name` from model `from` into `to`.
+#' @noRd
+rs_copy_layer_weights <- function(to, from, name) .Call(wrap__rs_copy_layer_weights, to, from, name)
+
+#' Describes the graph: for each node its layer (1-based) and input
+#' tensor codes; the output codes, names and shapes; the inputs.
+#' @noRd
+rs_graph_info <- function(model) .Call(wrap__rs_graph_info, model)
+
+#' Sets the losses and metrics of outputs 2 and later (`heads`, a list of
+#' lists with `loss`, `loss_params`, `metric_kinds`, `metric_names` and
+#' `metric_params`) and the loss weights of all outputs.
+#' @noRd
+rs_compile_heads <- function(model, heads, loss_weights) .Call(wrap__rs_compile_heads, model, heads, loss_weights)
+
 #' Returns true when `model` is an external pointer whose address is NULL,
 #' as R restores every external pointer that saveRDS(), save() or another
 #' process carried.

@@ -11,21 +11,32 @@ new_layer <- function(type, class_name, name, config) {
   )
 }
 
-# Implements the two ways of calling a layer function: with a model (append
-# and return the model) or without (return the layer).
+# Implements the three ways of calling a layer function: with a
+# Sequential model (append and return the model), with symbolic tensors
+# (return the output tensor, see R/functional.R), or without either
+# (return the layer object, which can be called on tensors or models).
 compose_layer <- function(object, layer, input_shape = NULL, call = sys.call(-1)) {
   if (missing(object) || is.null(object)) {
     if (!is.null(input_shape)) layer$input_shape <- input_shape
-    return(layer)
+    return(as_layer_object(layer))
   }
   if (inherits(object, "kerust_model")) {
+    if (!inherits(object, "kerust_sequential")) {
+      abort("Layers can only be appended to a Sequential model; call them on tensors to build a functional model.", call = call)
+    }
     check_model(object, call = call)
     add_layer(object, layer, input_shape = input_shape, call = call)
     return(invisible(object))
   }
+  if (is_tensor(object) || is_tensor_list(object)) {
+    if (!is.null(input_shape)) {
+      abort(sprintf("`input_shape` cannot be given to layer \"%s\" called on a tensor: the tensor has a shape.", layer$name), call = call)
+    }
+    return(call_on_tensors(new_layer_state(layer), object, call = call))
+  }
   abort(
     sprintf(
-      "`object` must be a model from keras_model_sequential(), or missing to create a layer; got %s.",
+      "`object` must be a model from keras_model_sequential(), a tensor from keras_input(), or missing to create a layer; got %s.",
       describe(object)
     ),
     call = call

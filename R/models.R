@@ -52,7 +52,9 @@ keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., layers 
     if (!inherits(layers[[i]], "kerust_layer")) {
       abort(sprintf("`layers[[%d]]` must be a layer created by a layer_*() function, got %s.", i, describe(layers[[i]])))
     }
-    add_layer(model, layers[[i]], input_shape = layers[[i]]$input_shape)
+    spec <- layer_spec(layers[[i]])
+    add_layer(model, spec, input_shape = spec$input_shape)
+    if (is_layer_object(layers[[i]])) attach_layer_state(model, layer_state(layers[[i]]))
   }
   model
 }
@@ -165,6 +167,7 @@ get_weights <- function(object, ...) {
   if (!is_built(object)) {
     return(list())
   }
+  sync_shared_layers(object)
   w <- engine_call(rs_get_weights(object$ptr))
   names(w) <- NULL
   lapply(w, function(a) if (length(dim(a)) == 0) as.array(a) else a)
@@ -182,6 +185,7 @@ set_weights <- function(object, weights, ...) {
   }
   weights <- lapply(weights, function(w) if (is.null(dim(w))) array(w, length(w)) else w)
   engine_call(rs_set_weights(object$ptr, weights))
+  claim_shared_layers(object)
   refresh_snapshot(object)
   invisible(object)
 }
@@ -205,7 +209,9 @@ pop_layer <- function(object) {
     abort("The model has no layers to remove.")
   }
   if (is_built(object)) engine_call(rs_pop(object$ptr))
+  removed <- object$layers[[length(object$layers)]]$name
   object$layers <- object$layers[-length(object$layers)]
+  if (!is.null(object$layer_states)) object$layer_states[[removed]] <- NULL
   refresh_snapshot(object)
   invisible(object)
 }
@@ -249,6 +255,7 @@ summary.kerust_model <- function(object, ...) {
     for (layer in object$layers) cat(sprintf("  %s (%s)\n", layer$name, layer$class_name))
     return(invisible(object))
   }
+  sync_shared_layers(object)
   info <- engine_call(rs_layers(object$ptr))
   rows <- data.frame(
     layer = sprintf("%s (%s)", info$name, info$class),
@@ -256,6 +263,38 @@ summary.kerust_model <- function(object, ...) {
     params = format_count(info$params),
     stringsAsFactors = FALSE
   )
+  cells <- lapply(seq_len(nrow(rows)), function(i) unlist(rows[i, ]))
+  header <- c("Layer (type)", "Output Shape", "Param #")
+  min_widths <- c(31, 22, 13)
+  if (inherits(object, "kerust_functional")) {
+    graph <- engine_call(rs_graph_info(object$ptr))
+    links <- connected_to(object, graph)
+    inputs <- lapply(seq_along(graph$input_names), function(k) {
+      list(c(sprintf("%s (InputLayer)", graph$input_names[k]), format_output_shape(graph$input_shapes[[k]]), "0", "-"))
+    })
+    layers <- lapply(seq_along(cells), function(i) {
+      to <- if (length(links[[i]])) links[[i]] else "-"
+      c(list(c(cells[[i]], to[1])), lapply(to[-1], function(t) c("", "", "", t)))
+    })
+    cells <- c(inputs, layers)
+    header <- c(header, "Connected to")
+    min_widths <- c(min_widths, 21)
+  } else {
+    cells <- lapply(cells, list)
+  }
+  print_table(header, cells, min_widths)
+  total <- sum(info$params)
+  trainable <- sum(info$trainable)
+  cat(sprintf(" Total params: %s (%s)\n", format_count(total), format_bytes(4 * total)))
+  cat(sprintf(" Trainable params: %s (%s)\n", format_count(trainable), format_bytes(4 * trainable)))
+  cat(sprintf(" Non-trainable params: %s (%s)\n", format_count(total - trainable), format_bytes(4 * (total - trainable))))
+  invisible(object)
+}
+
+# Prints keras's summary table: `cells` holds one entry per row, each a
+# list of lines (character vectors with one value per column); numbers in
+# the third column are right-aligned.
+print_table <- function(header, cells, min_widths) {
   utf8 <- isTRUE(l10n_info()$`UTF-8`)
   # The table is drawn with the box characters of Keras 3's summary (a
   # heavy header, light rows), or ASCII in a non-UTF-8 locale.
@@ -271,32 +310,26 @@ summary.kerust_model <- function(object, ...) {
       top = c("+", "+", "+"), head = c("+", "+", "+"), mid = c("+", "+", "+"), bottom = c("+", "+", "+")
     )
   }
-  widths <- c(
-    max(31, nchar(rows$layer)), max(22, nchar(rows$shape)), max(13, nchar(rows$params))
-  )
+  all_lines <- do.call(rbind, c(list(header), unlist(cells, recursive = FALSE)))
+  widths <- pmax(min_widths, apply(all_lines, 2, function(col) max(nchar(col))))
+  right <- seq_along(header) == 3
   rule <- function(corners, fill) {
     cat(corners[1], paste(vapply(widths, function(w) strrep(fill, w + 2), ""), collapse = corners[2]), corners[3], "\n", sep = "")
   }
-  line <- function(cells, bar = box$v, right = c(FALSE, FALSE, TRUE)) {
-    padded <- vapply(seq_along(cells), function(i) {
-      formatC(cells[i], width = if (right[i]) widths[i] else -widths[i])
+  line <- function(values, bar = box$v, align_right = right) {
+    padded <- vapply(seq_along(values), function(i) {
+      formatC(values[i], width = if (align_right[i]) widths[i] else -widths[i])
     }, "")
     cat(bar, " ", paste(padded, collapse = paste0(" ", bar, " ")), " ", bar, "\n", sep = "")
   }
   rule(box$top, box$hh)
-  line(c("Layer (type)", "Output Shape", "Param #"), bar = box$hv)
+  line(header, bar = box$hv, align_right = rep(FALSE, length(header)))
   rule(box$head, box$hh)
-  for (i in seq_len(nrow(rows))) {
+  for (i in seq_along(cells)) {
     if (i > 1) rule(box$mid, box$h)
-    line(unlist(rows[i, ]))
+    for (values in cells[[i]]) line(values)
   }
   rule(box$bottom, box$h)
-  total <- sum(info$params)
-  trainable <- sum(info$trainable)
-  cat(sprintf(" Total params: %s (%s)\n", format_count(total), format_bytes(4 * total)))
-  cat(sprintf(" Trainable params: %s (%s)\n", format_count(trainable), format_bytes(4 * trainable)))
-  cat(sprintf(" Non-trainable params: %s (%s)\n", format_count(total - trainable), format_bytes(4 * (total - trainable))))
-  invisible(object)
 }
 
 #' @rdname summary.kerust_model

@@ -324,6 +324,12 @@ refresh_snapshot <- function(model, call = sys.call(-1)) {
   if (!is_built(model)) {
     return(invisible(model))
   }
+  if (inherits(model, "kerust_functional")) {
+    # The graph is rebuilt from the model's tensors; only the weights are
+    # kept (the optimizer state is not).
+    model$weights_snapshot <- engine_call(rs_get_weights(model$ptr), call = call)
+    return(invisible(model))
+  }
   model$snapshot <- tryCatch(
     {
       bytes <- model_bytes(model, include_optimizer = TRUE, call = call)
@@ -342,6 +348,13 @@ refresh_snapshot <- function(model, call = sys.call(-1)) {
 # dead (it was read back by readRDS() or load(), or came from another
 # process) from its snapshot.
 restore_engine_model <- function(model, call = sys.call(-1)) {
+  if (inherits(model, "kerust_functional")) {
+    build_functional(model, call = call)
+    engine_call(rs_set_weights(model$ptr, unname(model$weights_snapshot)), call = call)
+    model$engine_compiled <- FALSE
+    model$layer_versions[] <- 0L
+    return(invisible(model))
+  }
   if (is.null(model$snapshot)) {
     reason <- if (is.null(model$snapshot_error)) {
       "it contains no saved state (it was saved by an older version of kerust)"

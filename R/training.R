@@ -11,15 +11,23 @@
 #' @param optimizer An optimizer name (`"rmsprop"`, the default as in keras,
 #'   `"adam"`, `"sgd"`, `"adagrad"`) or an `optimizer_*()` object
 #'   (see [optimizers]).
-#' @param loss A loss name or `loss_*()` object (see [losses]).
+#' @param loss A loss name or `loss_*()` object (see [losses]). For a model
+#'   with several outputs, one loss for all outputs, or a list with one loss
+#'   per output, in order or named by output (layer) name.
 #' @param metrics A character vector or list of metric names and
-#'   `metric_*()` objects (see [metrics]), or `NULL`.
+#'   `metric_*()` objects (see [metrics]), or `NULL`. For a model with
+#'   several outputs, a list named by output name (or an unnamed list with
+#'   one entry per output) gives each output its metrics; other values apply
+#'   to every output.
 #' @param ... Unused.
 #' @param weighted_metrics Like `metrics`, but weighted by `sample_weight`
 #'   and `class_weight` in [fit()] and [evaluate()]; as in keras, `metrics`
 #'   ignore sample weights. A weighted metric whose name is also in
 #'   `metrics` is reported as `weighted_<name>`.
-#' @param loss_weights Not supported yet; must be `NULL`.
+#' @param loss_weights `NULL`, or a weight for each output's loss (a numeric
+#'   vector in output order, or a named list or vector by output name); the
+#'   loss minimized is the weighted sum. The history reports each output's
+#'   unweighted loss, as keras does.
 #' @param run_eagerly,steps_per_execution,jit_compile,auto_scale_loss
 #'   Accepted for compatibility with keras and ignored: the engine always
 #'   runs compiled code, one step at a time.
@@ -41,13 +49,30 @@ compile.kerust_model <- function(object, optimizer = "rmsprop", loss = NULL, met
   if (is.null(loss)) {
     abort("`loss` is required: give a loss name such as \"sparse_categorical_crossentropy\" or a loss_*() object.")
   }
-  if (!is.null(loss_weights)) abort("`loss_weights` is not supported yet; leave it NULL.")
-
   optimizer <- resolve_optimizer(optimizer)
-  loss <- resolve_loss(loss)
-  resolve_metrics(metrics, loss, NA)
-  resolve_metrics(weighted_metrics, loss, NA)
-  config <- list(optimizer = optimizer, loss = loss, metrics = metrics, weighted_metrics = weighted_metrics)
+  outputs <- output_names_of(object)
+  if (length(outputs) > 1) {
+    loss <- lapply(per_output(loss, outputs, "loss", is_single_loss), function(l) {
+      if (is.null(l)) abort("`loss` must give a loss for every output.")
+      resolve_loss(l)
+    })
+    metrics <- per_output(metrics, outputs, "metrics", is_single_metric)
+    weighted_metrics <- per_output(weighted_metrics, outputs, "weighted_metrics", is_single_metric)
+    for (h in seq_along(outputs)) {
+      resolve_metrics(metrics[[h]], loss[[h]], NA)
+      resolve_metrics(weighted_metrics[[h]], loss[[h]], NA)
+    }
+  } else {
+    if (is.list(loss) && !inherits(loss, "kerust_loss") && length(loss) == 1) loss <- loss[[1]]
+    loss <- resolve_loss(loss)
+    resolve_metrics(metrics, loss, NA)
+    resolve_metrics(weighted_metrics, loss, NA)
+  }
+  loss_weights <- resolve_loss_weights(loss_weights, outputs)
+  config <- list(
+    optimizer = optimizer, loss = loss, metrics = metrics, weighted_metrics = weighted_metrics,
+    loss_weights = loss_weights
+  )
   if (is_built(object)) apply_compile(object, config)
   object$compiled <- config
   invisible(object)
@@ -55,9 +80,48 @@ compile.kerust_model <- function(object, optimizer = "rmsprop", loss = NULL, met
 
 # Sends a compile configuration to the engine model.
 apply_compile <- function(model, config, call = sys.call(-1)) {
-  output_size <- engine_call(rs_output_size(model$ptr), call = call)
-  metrics <- resolve_metrics(config$metrics, config$loss, output_size, call = call)
-  weighted <- resolve_metrics(config$weighted_metrics, config$loss, output_size, call = call)
+  shapes <- output_shapes_of(model, call = call)
+  multi <- length(shapes) > 1
+  custom <- list()
+  heads <- list()
+  for (h in seq_along(shapes)) {
+    pick <- function(x) if (multi) x[[h]] else x
+    head <- compile_metrics(
+      pick(config$metrics), pick(config$weighted_metrics), pick(config$loss), prod(shapes[[h]]), custom,
+      call = call
+    )
+    custom <- head$custom
+    heads[[h]] <- head
+  }
+  model$custom_metric_fns <- custom
+  opt <- config$optimizer
+  schedule <- if (inherits(opt$learning_rate, "kerust_schedule")) unclass(opt$learning_rate) else NULL
+  learning_rate <- if (is.null(schedule)) opt$learning_rate else schedule$initial_learning_rate %||% 0
+  first <- if (multi) config$loss[[1]] else config$loss
+  engine_call(rs_compile(
+    model$ptr, opt$name, as.double(learning_rate), opt$params,
+    first$name, first$params, heads[[1]]$kinds, heads[[1]]$names, heads[[1]]$params, schedule
+  ), call = call)
+  extra <- lapply(seq_along(heads)[-1], function(h) {
+    list(
+      loss = config$loss[[h]]$name, loss_params = config$loss[[h]]$params,
+      metric_kinds = heads[[h]]$kinds, metric_names = heads[[h]]$names, metric_params = heads[[h]]$params
+    )
+  })
+  weights <- config$loss_weights %||% rep(1, length(shapes))
+  if (multi || any(weights != 1)) engine_call(rs_compile_heads(model$ptr, extra, as.double(weights)), call = call)
+  model$engine_compiled <- TRUE
+  refresh_snapshot(model, call = call)
+  invisible(model)
+}
+
+# Resolves the metrics and weighted metrics of one output for the engine.
+# Custom R metrics are numbered in order over all outputs (`custom` holds
+# those of earlier outputs); the engine asks R for their values through
+# the functions kept in the model.
+compile_metrics <- function(metrics, weighted, loss, output_size, custom, call = sys.call(-1)) {
+  metrics <- resolve_metrics(metrics, loss, output_size, call = call)
+  weighted <- resolve_metrics(weighted, loss, output_size, call = call)
   # keras names a weighted metric "weighted_<name>" when `metrics` has the same name.
   plain_names <- vapply(metrics, function(m) m$name, "")
   weighted <- lapply(weighted, function(m) {
@@ -66,32 +130,103 @@ apply_compile <- function(model, config, call = sys.call(-1)) {
     m
   })
   metrics <- c(metrics, weighted)
-  # Custom R metrics are numbered in order; the engine asks R for their
-  # values through the functions kept in the model.
-  custom <- list()
   for (i in seq_along(metrics)) {
     if (metrics[[i]]$kind != "custom") next
     custom[[length(custom) + 1]] <- wrap_custom_metric(metrics[[i]]$params$fn, metrics[[i]]$name)
     weighted_flag <- metrics[[i]]$params$weighted
     metrics[[i]]$params <- list(index = length(custom) - 1, weighted = isTRUE(weighted_flag))
   }
-  model$custom_metric_fns <- custom
-  kinds <- vapply(metrics, function(m) m$kind, "")
   names <- vapply(metrics, function(m) m$name, "")
   if (anyDuplicated(names)) {
     abort(sprintf("Metric names must be unique, got %s.", paste(names, collapse = ", ")), call = call)
   }
-  params <- lapply(metrics, function(m) m$params)
-  opt <- config$optimizer
-  schedule <- if (inherits(opt$learning_rate, "kerust_schedule")) unclass(opt$learning_rate) else NULL
-  learning_rate <- if (is.null(schedule)) opt$learning_rate else schedule$initial_learning_rate %||% 0
-  engine_call(rs_compile(
-    model$ptr, opt$name, as.double(learning_rate), opt$params,
-    config$loss$name, config$loss$params, kinds, names, params, schedule
-  ), call = call)
-  model$engine_compiled <- TRUE
-  refresh_snapshot(model, call = call)
-  invisible(model)
+  list(
+    kinds = vapply(metrics, function(m) m$kind, ""), names = names,
+    params = lapply(metrics, function(m) m$params), custom = custom
+  )
+}
+
+# Names and per-sample shapes of a model's outputs. A Sequential model has
+# one output, named after its last layer.
+output_names_of <- function(model) {
+  if (inherits(model, "kerust_functional")) {
+    return(model$output_names)
+  }
+  n <- length(model$layers)
+  if (n == 0) "output" else model$layers[[n]]$name
+}
+
+output_shapes_of <- function(model, call = sys.call(-1)) {
+  engine_call(rs_graph_info(model$ptr), call = call)$output_shapes
+}
+
+is_single_loss <- function(x) {
+  inherits(x, "kerust_loss") || is.function(x) || (is.character(x) && length(x) == 1)
+}
+
+is_single_metric <- function(x) {
+  inherits(x, "kerust_metric") || is.function(x) || (is.character(x) && length(x) == 1)
+}
+
+# Spreads a compile argument over the outputs: a list named by output
+# names, an unnamed list or vector with one entry per output, or one value
+# for all outputs. Returns a list with one entry per output.
+per_output <- function(value, outputs, arg, is_single, call = sys.call(-1)) {
+  n <- length(outputs)
+  if (is.null(value)) {
+    return(rep(list(NULL), n))
+  }
+  given <- names(value)
+  if (!is.null(given) && any(nzchar(given)) && !inherits(value, c("kerust_loss", "kerust_metric"))) {
+    unknown <- setdiff(given, outputs)
+    if (length(unknown) || any(!nzchar(given))) {
+      abort(sprintf(
+        "`%s` names %s, which %s not an output; the outputs are %s.", arg,
+        paste0("\"", unknown, "\"", collapse = ", "), if (length(unknown) > 1) "are" else "is",
+        paste0("\"", outputs, "\"", collapse = ", ")
+      ), call = call)
+    }
+    return(lapply(outputs, function(o) if (o %in% given) value[[o]] else NULL))
+  }
+  if (is_single(value)) {
+    return(rep(list(value), n))
+  }
+  if ((is.list(value) || is.character(value)) && !inherits(value, c("kerust_loss", "kerust_metric"))) {
+    if (length(value) != n) {
+      abort(sprintf(
+        "`%s` has %d entries but the model has %d outputs (%s); give one entry per output or a list named by output.",
+        arg, length(value), n, paste0("\"", outputs, "\"", collapse = ", ")
+      ), call = call)
+    }
+    return(lapply(seq_len(n), function(h) value[[h]]))
+  }
+  rep(list(value), n)
+}
+
+resolve_loss_weights <- function(loss_weights, outputs, call = sys.call(-1)) {
+  if (is.null(loss_weights)) {
+    return(NULL)
+  }
+  if (is.list(loss_weights)) {
+    if (!all(vapply(loss_weights, function(w) is.numeric(w) && length(w) == 1, TRUE))) {
+      abort(sprintf("`loss_weights` must hold one number per output, got %s.", describe(loss_weights)), call = call)
+    }
+    loss_weights <- unlist(loss_weights)
+  }
+  if (!is.numeric(loss_weights) || anyNA(loss_weights) || any(!is.finite(loss_weights)) || any(loss_weights < 0)) {
+    abort(sprintf("`loss_weights` must be finite non-negative numbers, got %s.", describe(loss_weights)), call = call)
+  }
+  if (!is.null(names(loss_weights))) {
+    weights <- per_output(as.list(loss_weights), outputs, "loss_weights", function(x) FALSE, call = call)
+    return(vapply(weights, function(w) if (is.null(w)) 1 else as.double(w), 0))
+  }
+  if (length(loss_weights) != length(outputs)) {
+    abort(sprintf(
+      "`loss_weights` has %d values but the model has %d output%s.",
+      length(loss_weights), length(outputs), if (length(outputs) == 1) "" else "s"
+    ), call = call)
+  }
+  as.double(loss_weights)
 }
 
 # Resolves keras's verbose = "auto": 0 under testthat, 2 in knitr or a
@@ -161,9 +296,102 @@ prepare_x <- function(x, model, arg = "x", call = sys.call(-1)) {
   x
 }
 
+# Checks the inputs of a functional model: a list of arrays (in input
+# order or named by input name) or, for one input, an array. Other models
+# take one array (see prepare_x()).
+prepare_inputs <- function(x, model, arg = "x", call = sys.call(-1)) {
+  if (!inherits(model, "kerust_functional")) {
+    return(prepare_x(x, model, arg = arg, call = call))
+  }
+  names <- model$input_names
+  shapes <- lapply(model$inputs, function(t) t$shape)
+  as_list <- is.list(x) && !is.data.frame(x)
+  if (length(names) == 1 && !as_list) {
+    return(prepare_x(x, list(ptr = model$ptr, input_shape = shapes[[1]]), arg = arg, call = call))
+  }
+  if (!as_list) {
+    abort(sprintf(
+      "`%s` must be a list of %d arrays, one per input (%s), got %s.",
+      arg, length(names), paste0("\"", names, "\"", collapse = ", "), describe(x)
+    ), call = call)
+  }
+  x <- match_data_list(x, names, arg, "input", call = call)
+  out <- lapply(seq_along(names), function(k) {
+    prepare_x(x[[k]], list(ptr = model$ptr, input_shape = shapes[[k]]), arg = sprintf("%s$%s", arg, names[k]), call = call)
+  })
+  counts <- vapply(out, function(a) dim(a)[1], 0L)
+  if (any(counts != counts[1])) {
+    abort(sprintf(
+      "The inputs in `%s` must have the same number of samples, got %s.",
+      arg, paste(sprintf("%d (%s)", counts, names), collapse = ", ")
+    ), call = call)
+  }
+  out
+}
+
+# Orders a list of arrays by `names` (in order when unnamed, by name
+# otherwise); `what` is "input" or "output".
+match_data_list <- function(x, names, arg, what, call = sys.call(-1)) {
+  given <- names(x)
+  if (!is.null(given) && all(nzchar(given))) {
+    missing_names <- setdiff(names, given)
+    unknown <- setdiff(given, names)
+    if (length(missing_names) || length(unknown)) {
+      abort(sprintf(
+        "`%s` must be named by the model's %ss (%s); %s.", arg, what, paste0("\"", names, "\"", collapse = ", "),
+        if (length(unknown)) sprintf("\"%s\" is not one of them", unknown[1]) else sprintf("\"%s\" is missing", missing_names[1])
+      ), call = call)
+    }
+    return(x[names])
+  }
+  if (length(x) != length(names)) {
+    abort(sprintf(
+      "`%s` has %d arrays but the model has %d %ss (%s).",
+      arg, length(x), length(names), what, paste0("\"", names, "\"", collapse = ", ")
+    ), call = call)
+  }
+  unname(x)
+}
+
+# Number of samples of prepared inputs.
+n_samples <- function(x) if (is.list(x)) dim(x[[1]])[1] else dim(x)[1]
+
+# Checks the targets of each output of a functional model (see prepare_y()).
+prepare_targets <- function(y, n, model, arg = "y", x_arg = "x", call = sys.call(-1)) {
+  if (!inherits(model, "kerust_functional")) {
+    return(prepare_y(y, n, model, arg = arg, x_arg = x_arg, call = call))
+  }
+  outputs <- model$output_names
+  shapes <- output_shapes_of(model, call = call)
+  multi <- length(outputs) > 1
+  as_list <- is.list(y) && !is.data.frame(y)
+  if (!multi && !as_list) {
+    return(prepare_y(y, n, model, arg = arg, x_arg = x_arg, units = prod(shapes[[1]]), call = call))
+  }
+  if (is.null(y)) abort(sprintf("`%s` is missing: give the targets for each sample.", arg), call = call)
+  if (!as_list) {
+    abort(sprintf(
+      "`%s` must be a list of %d arrays, one per output (%s), got %s.",
+      arg, length(outputs), paste0("\"", outputs, "\"", collapse = ", "), describe(y)
+    ), call = call)
+  }
+  y <- match_data_list(y, outputs, arg, "output", call = call)
+  compiled <- model$compiled
+  lapply(seq_along(outputs), function(h) {
+    head <- if (multi) {
+      list(loss = compiled$loss[[h]], metrics = compiled$metrics[[h]])
+    } else {
+      compiled
+    }
+    prepare_y(y[[h]], n, list(ptr = model$ptr, compiled = head),
+      arg = sprintf("%s$%s", arg, outputs[h]), x_arg = x_arg, units = prod(shapes[[h]]), call = call
+    )
+  })
+}
+
 # Checks y against the loss and output layer, converting factors to
-# 0-based integer labels as keras3 does.
-prepare_y <- function(y, n, model, arg = "y", x_arg = "x", call = sys.call(-1)) {
+# 0-based integer labels as keras3 does. `units` is the output size.
+prepare_y <- function(y, n, model, arg = "y", x_arg = "x", units = NULL, call = sys.call(-1)) {
   if (is.null(y)) {
     abort(sprintf("`%s` is missing: give the targets for each sample.", arg), call = call)
   }
@@ -176,7 +404,7 @@ prepare_y <- function(y, n, model, arg = "y", x_arg = "x", call = sys.call(-1)) 
     abort(sprintf("`%s` has %d samples but `%s` has %d; they must have one target per sample.", arg, NROW(y), x_arg, n), call = call)
   }
   loss <- model$compiled$loss$name
-  units <- engine_call(rs_output_size(model$ptr), call = call)
+  if (is.null(units)) units <- engine_call(rs_output_size(model$ptr), call = call)
   width <- if (is.null(dim(y))) 1 else prod(dim(y)[-1])
   if (loss == "sparse_categorical_crossentropy") {
     if (width != 1) {
@@ -254,8 +482,9 @@ prepare_training <- function(object, x, what, call = sys.call(-1)) {
       "The model must be compiled before %s(): call compile(model, optimizer = \"adam\", loss = ...) first.", what
     ), call = call)
   }
-  x <- prepare_x(x, object, call = call)
+  x <- prepare_inputs(x, object, call = call)
   if (!isTRUE(object$engine_compiled)) apply_compile(object, object$compiled, call = call)
+  sync_shared_layers(object, call = call)
   x
 }
 
@@ -337,7 +566,7 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   # Training changes the engine model even when it stops early or fails.
   on.exit(refresh_snapshot(object), add = TRUE)
   x <- prepare_training(object, x, "fit")
-  y <- prepare_y(y, dim(x)[1], object)
+  y <- prepare_targets(y, n_samples(x), object)
   batch_size <- if (is.null(batch_size)) 32L else check_count(batch_size, "batch_size", min = 1)
   epochs <- check_count(epochs, "epochs", min = 0)
   initial_epoch <- check_count(initial_epoch, "initial_epoch", min = 1)
@@ -361,18 +590,18 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
     if (length(validation_data) > 3) {
       abort(sprintf("`validation_data` must be list(x_val, y_val) or list(x_val, y_val, sample_weight_val), got a list of length %d.", length(validation_data)))
     }
-    val_x <- prepare_x(validation_data[[1]], object, arg = "validation_data[[1]]")
-    val_y <- prepare_y(validation_data[[2]], dim(val_x)[1], object, arg = "validation_data[[2]]", x_arg = "validation_data[[1]]")
+    val_x <- prepare_inputs(validation_data[[1]], object, arg = "validation_data[[1]]")
+    val_y <- prepare_targets(validation_data[[2]], n_samples(val_x), object, arg = "validation_data[[2]]", x_arg = "validation_data[[1]]")
     if (length(validation_data) == 3) {
-      val_weight <- check_sample_weight(validation_data[[3]], dim(val_x)[1], "validation_data[[3]]")
+      val_weight <- check_sample_weight(validation_data[[3]], n_samples(val_x), "validation_data[[3]]")
     }
     validation_split <- 0
   } else if (validation_split > 0) {
-    n_train <- floor(dim(x)[1] * (1 - validation_split))
-    if (n_train == 0 || n_train == dim(x)[1]) {
+    n_train <- floor(n_samples(x) * (1 - validation_split))
+    if (n_train == 0 || n_train == n_samples(x)) {
       abort(sprintf(
         "`validation_split = %s` leaves no samples for %s out of %d.",
-        format(validation_split), if (n_train == 0) "training" else "validation", dim(x)[1]
+        format(validation_split), if (n_train == 0) "training" else "validation", n_samples(x)
       ))
     }
   }
@@ -387,7 +616,8 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
     object$custom_metric_fns %||% list()
   ))
   metrics <- stats::setNames(lapply(result$values, as.numeric), result$names)
-  n_train <- if (validation_split > 0) floor(dim(x)[1] * (1 - validation_split)) else dim(x)[1]
+  claim_shared_layers(object)
+  n_train <- if (validation_split > 0) floor(n_samples(x) * (1 - validation_split)) else n_samples(x)
   history <- new_history(
     epochs = result$epochs,
     metrics = metrics,
@@ -445,16 +675,16 @@ evaluate.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = 
                                   sample_weight = NULL, steps = NULL, callbacks = NULL) {
   check_dots_empty(list(...), "evaluate")
   x <- prepare_training(object, x, "evaluate")
-  y <- prepare_y(y, dim(x)[1], object)
+  y <- prepare_targets(y, n_samples(x), object)
   batch_size <- if (is.null(batch_size)) 32L else check_count(batch_size, "batch_size", min = 1)
   verbose <- resolve_verbose(verbose)
   if (!is.null(steps) || !is.null(callbacks)) {
     abort("`steps` and `callbacks` are not supported yet; leave them NULL.")
   }
-  weights <- if (is.null(sample_weight)) NULL else check_sample_weight(sample_weight, dim(x)[1], "sample_weight")
+  weights <- if (is.null(sample_weight)) NULL else check_sample_weight(sample_weight, n_samples(x), "sample_weight")
   values <- engine_call(rs_evaluate(object$ptr, x, y, weights, batch_size, object$custom_metric_fns %||% list()))
   if (verbose > 0) {
-    steps_done <- ceiling(dim(x)[1] / batch_size)
+    steps_done <- ceiling(n_samples(x) / batch_size)
     cat(sprintf("%d/%d - %s\n", steps_done, steps_done, paste(
       names(values), vapply(values, format_metric, ""), sep = ": ", collapse = " - "
     )))
@@ -494,7 +724,8 @@ predict.kerust_model <- function(object, x, ..., batch_size = NULL, verbose = "a
     length(object$input_shape) == 1 && object$input_shape > 1 && length(x) == object$input_shape) {
     dim(x) <- c(1L, length(x))
   }
-  x <- prepare_x(x, object)
+  x <- prepare_inputs(x, object)
+  sync_shared_layers(object)
   batch_size <- if (is.null(batch_size)) 32L else check_count(batch_size, "batch_size", min = 1)
   engine_call(rs_predict(object$ptr, x, batch_size))
 }
@@ -517,6 +748,12 @@ check_sample_weight <- function(w, n, arg, call = sys.call(-1)) {
 # Combines `sample_weight` and `class_weight` into one weight per sample,
 # or NULL when neither is given.
 prepare_sample_weight <- function(sample_weight, class_weight, y, model, call = sys.call(-1)) {
+  if (is.list(y)) {
+    if (!is.null(class_weight) && length(y) > 1) {
+      abort("`class_weight` is supported only for models with one output; give `sample_weight` instead.", call = call)
+    }
+    y <- y[[1]]
+  }
   n <- NROW(y)
   weights <- if (is.null(sample_weight)) NULL else check_sample_weight(sample_weight, n, "sample_weight", call = call)
   if (is.null(class_weight)) {
@@ -566,4 +803,65 @@ wrap_custom_metric <- function(fn, name) {
       error = function(e) list(error = sprintf("custom metric \"%s\" failed: %s", name, conditionMessage(e)))
     )
   }
+}
+
+#' Train, evaluate or predict on one batch
+#'
+#' `train_on_batch()` takes one optimizer step on all of `x` as a single
+#' batch; `test_on_batch()` computes the loss and metrics on it;
+#' `predict_on_batch()` returns the model output. The data is given as for
+#' [fit()], [evaluate()] and [predict()].
+#'
+#' @param object A model (compiled, except for `predict_on_batch()`).
+#' @param x Input data: an array, or a list of arrays for a model with
+#'   several inputs.
+#' @param y Targets, as for [fit()].
+#' @param sample_weight `NULL`, or a non-negative weight per sample.
+#' @param class_weight `NULL`, or weights per class, as for [fit()].
+#' @returns `train_on_batch()` and `test_on_batch()`: the loss as a number
+#'   when the model has no metrics, otherwise a named list of the loss and
+#'   the metrics (the values computed on the batch before the step, as in
+#'   keras). `predict_on_batch()`: as [predict()].
+#' @export
+#' @examples
+#' set.seed(1)
+#' x <- matrix(rnorm(64), ncol = 2)
+#' y <- x[, 1] - x[, 2]
+#' model <- keras_model_sequential(input_shape = 2) |> layer_dense(1)
+#' model |> compile(optimizer = optimizer_sgd(0.1), loss = "mse")
+#' train_on_batch(model, x, y)
+#' train_on_batch(model, x, y)
+#' test_on_batch(model, x, y)
+#' predict_on_batch(model, x[1:3, ])
+train_on_batch <- function(object, x, y = NULL, sample_weight = NULL, class_weight = NULL) {
+  check_model(object)
+  prepared <- prepare_training(object, x, "train_on_batch")
+  history <- fit(object, x, y,
+    batch_size = n_samples(prepared), epochs = 1, shuffle = FALSE, verbose = 0,
+    sample_weight = sample_weight, class_weight = class_weight
+  )
+  logs <- lapply(history$metrics, function(v) v[length(v)])
+  batch_result(logs)
+}
+
+#' @rdname train_on_batch
+#' @export
+test_on_batch <- function(object, x, y = NULL, sample_weight = NULL) {
+  check_model(object)
+  prepared <- prepare_training(object, x, "test_on_batch")
+  logs <- evaluate(object, x, y, batch_size = n_samples(prepared), verbose = 0, sample_weight = sample_weight)
+  batch_result(logs)
+}
+
+#' @rdname train_on_batch
+#' @export
+predict_on_batch <- function(object, x) {
+  check_model(object)
+  prepared <- prepare_inputs(x, object)
+  predict(object, x, batch_size = n_samples(prepared))
+}
+
+batch_result <- function(logs) {
+  logs <- logs[c("loss", setdiff(names(logs), "loss"))]
+  if (length(logs) == 1) logs[[1]] else logs
 }

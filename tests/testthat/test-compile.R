@@ -28,7 +28,8 @@ test_that("compile rejects unknown names and listing valid ones", {
   expect_error(compile(model, optimizer = "adam"), "`loss` is required", class = "kerust_error")
   expect_error(compile(model, optimizer = 3, loss = "mse"), "`optimizer` must be an optimizer name", class = "kerust_error")
   expect_error(compile(model, optimizer = "adam", loss = "mse", metrics = list(3)), "`metrics\\[\\[1\\]\\]` must be a metric name", class = "kerust_error")
-  expect_error(compile(model, optimizer = "adam", loss = "mse", loss_weights = 1), "`loss_weights` is not supported yet", class = "kerust_error")
+  expect_error(compile(model, optimizer = "adam", loss = "mse", loss_weights = c(1, 2)), "`loss_weights` has 2 values but the model has 1 output", class = "kerust_error")
+  expect_error(compile(model, optimizer = "adam", loss = "mse", loss_weights = -1), "`loss_weights` must be finite non-negative numbers, got -1", class = "kerust_error")
 })
 
 test_that("optimizer constructors reject bad values", {

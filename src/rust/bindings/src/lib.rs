@@ -18,6 +18,7 @@ mod callbacks;
 mod conv;
 mod convert;
 mod errors;
+mod graph;
 mod metrics;
 mod observer;
 mod saving;
@@ -288,7 +289,7 @@ fn rs_layers(model: Robj) -> Result<Robj> {
             let mut shapes = Vec::new();
             let mut params = Vec::new();
             let mut trainable = Vec::new();
-            for layer in m.layers() {
+            for (l, layer) in m.layers().iter().enumerate() {
                 names.push(layer.name().to_string());
                 classes.push(layer.class_name().to_string());
                 let shape: Vec<i32> = layer.output_shape().iter().map(|&d| d as i32).collect();
@@ -300,14 +301,7 @@ fn rs_layers(model: Robj) -> Result<Robj> {
                         .map(|p| p.value.len() as f64)
                         .sum::<f64>(),
                 );
-                trainable.push(
-                    layer
-                        .params()
-                        .iter()
-                        .filter(|p| p.trainable)
-                        .map(|p| p.value.len() as f64)
-                        .sum::<f64>(),
-                );
+                trainable.push(m.layer_param_counts(l).0 as f64);
             }
             let input: Vec<i32> = m.input_shape().iter().map(|&d| d as i32).collect();
             Ok(list!(
@@ -583,20 +577,6 @@ fn rs_add_activity_regularization(model: Robj, name: &str, l1: f64, l2: f64) -> 
     })
 }
 
-/// Checks that `x` has `n` samples of the model's input shape.
-fn check_x(m: &Model, arg: &str, dims: &[usize]) -> Result<usize> {
-    let sample = &dims[1.min(dims.len())..];
-    let expected = m.input_shape();
-    if sample != expected {
-        return Err(r_error(&format!(
-            "`{arg}` has samples of shape {} but the model expects input_shape = {}",
-            engine::error::format_shape(if sample.is_empty() { &[1] } else { sample }),
-            engine::error::format_shape(expected)
-        )));
-    }
-    Ok(dims[0])
-}
-
 /// Converts a list of R functions (the custom metrics).
 fn functions_of(list: &List) -> Result<Vec<Function>> {
     list.iter()
@@ -642,18 +622,8 @@ fn rs_fit(
     custom_metrics: List,
 ) -> Result<Robj> {
     guard(|| {
-        let xr = convert::from_r("x", &x)?;
-        let yr = convert::from_r("y", &y)?;
         let weights = weights_of("sample_weight", &sample_weight)?;
-        let validation = if val_x.is_null() {
-            None
-        } else {
-            Some((
-                convert::from_r("validation_data[[1]]", &val_x)?,
-                convert::from_r("validation_data[[2]]", &val_y)?,
-                weights_of("validation_data[[3]]", &val_weight)?,
-            ))
-        };
+        let val_weights = weights_of("validation_data[[3]]", &val_weight)?;
         let mut callbacks = callbacks::builtins(&builtin_callbacks)?;
         if !dispatch.is_null() {
             let f: Function = dispatch
@@ -667,22 +637,27 @@ fn rs_fit(
             )));
         }
         with_model(&model, |m| {
-            let n = check_x(m, "x", &xr.dims)?;
+            let (xs, n) = graph::inputs_of(m, "x", &x)?;
+            let ys = graph::targets_of(m, "y", &y, n)?;
             let data = Data {
-                x: &xr.data,
-                y: &yr.data,
+                x: &xs,
+                y: &ys,
                 n,
                 weights: weights.as_deref(),
             };
-            let val = match &validation {
-                Some((vx, vy, vw)) => Some(Data {
-                    x: &vx.data,
-                    y: &vy.data,
-                    n: check_x(m, "validation_data[[1]]", &vx.dims)?,
-                    weights: vw.as_deref(),
-                }),
-                None => None,
+            let validation = if val_x.is_null() {
+                None
+            } else {
+                let (vx, vn) = graph::inputs_of(m, "validation_data[[1]]", &val_x)?;
+                let vy = graph::targets_of(m, "validation_data[[2]]", &val_y, vn)?;
+                Some((vx, vy, vn))
             };
+            let val = validation.as_ref().map(|(vx, vy, vn)| Data {
+                x: vx,
+                y: vy,
+                n: *vn,
+                weights: val_weights.as_deref(),
+            });
             let config = FitConfig {
                 batch_size: batch_size.max(0.0) as usize,
                 epochs: epochs.max(0.0) as usize,
@@ -734,18 +709,17 @@ fn rs_evaluate(
     custom_metrics: List,
 ) -> Result<Robj> {
     guard(|| {
-        let xr = convert::from_r("x", &x)?;
-        let yr = convert::from_r("y", &y)?;
         let weights = weights_of("sample_weight", &sample_weight)?;
         with_model(&model, |m| {
-            let n = check_x(m, "x", &xr.dims)?;
+            let (xs, n) = graph::inputs_of(m, "x", &x)?;
+            let ys = graph::targets_of(m, "y", &y, n)?;
             let mut obs =
                 observer::RObserver::new(None).with_custom_metrics(functions_of(&custom_metrics)?);
             let logs = train::evaluate_with(
                 m,
                 Data {
-                    x: &xr.data,
-                    y: &yr.data,
+                    x: &xs,
+                    y: &ys,
                     n,
                     weights: weights.as_deref(),
                 },
@@ -765,18 +739,12 @@ fn rs_evaluate(
 #[extendr]
 fn rs_predict(model: Robj, x: Robj, batch_size: f64) -> Result<Robj> {
     guard(|| {
-        let xr = convert::from_r("x", &x)?;
         with_model(&model, |m| {
-            let n = check_x(m, "x", &xr.dims)?;
+            let (xs, n) = graph::inputs_of(m, "x", &x)?;
             let mut obs = observer::RObserver::new(None);
-            let out = train::predict_with(m, &xr.data, n, batch_size.max(0.0) as usize, &mut obs)
+            let out = train::predict_with(m, &xs, n, batch_size.max(0.0) as usize, &mut obs)
                 .map_err(engine_err)?;
-            let mut dims = vec![n];
-            dims.extend_from_slice(m.output_shape());
-            if dims.len() == 1 {
-                dims.push(1);
-            }
-            Ok(convert::to_r(&out, &dims))
+            Ok(graph::outputs_to_r(m, &out, n))
         })
     })
 }
@@ -844,6 +812,7 @@ fn rs_output_size(model: Robj) -> Result<f64> {
 
 extendr_module! {
     mod kerust;
+    use graph;
     use saving;
     use conv;
     fn rs_threads;

@@ -223,6 +223,12 @@ fn layer_value(model: &Model, index: usize, input: &[usize]) -> Result<Value> {
 /// Returns `config.json` for `model`: the architecture and, when the model
 /// is compiled, its compile configuration.
 pub fn model_config(model: &Model, include_compile: bool) -> Result<Value> {
+    if model.is_graph() {
+        return Err(Error::State(
+            "saving models built with keras_model() (the functional API) is not supported yet"
+                .into(),
+        ));
+    }
     let input_shape = model.input_shape();
     let mut layers = vec![keras_object(
         "keras.layers",

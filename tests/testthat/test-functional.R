@@ -1,0 +1,255 @@
+# The functional API: graphs of layers with several inputs and outputs,
+# merge layers, shared layers and models, freezing, single-batch methods.
+# Gradients through tensors used twice and shared layers are checked
+# against finite differences in the engine (src/rust/engine/tests/graph.rs).
+
+fashion_with_features <- function() {
+  fm <- suppressMessages(dataset_fashion_mnist(path = system.file("extdata", "fashion-mnist", package = "kerust")))
+  prep <- function(x) {
+    images <- array_reshape(x / 255, c(nrow(x), 28, 28, 1))
+    flat <- array_reshape(x / 255, c(nrow(x), 784))
+    # A derived input (the fraction of inked pixels) and a regression
+    # target (the mean brightness of the image).
+    list(images = images, ink = matrix(rowMeans(flat > 0.5)), brightness = rowMeans(flat))
+  }
+  list(train = c(prep(fm$train$x), list(y = fm$train$y)), test = c(prep(fm$test$x), list(y = fm$test$y)))
+}
+
+two_input_model <- function() {
+  image <- keras_input(c(28, 28, 1), name = "image")
+  ink <- keras_input(1, name = "ink")
+  h <- image |>
+    layer_conv_2d(8, 3, activation = "relu") |>
+    layer_max_pooling_2d(2) |>
+    layer_flatten()
+  h <- layer_concatenate(list(h, ink)) |> layer_dense(32, activation = "relu")
+  class <- h |> layer_dense(10, activation = "softmax", name = "class")
+  brightness <- h |> layer_dense(1, name = "brightness")
+  keras_model(list(image, ink), list(class, brightness))
+}
+
+test_that("a two-input two-output model trains on Fashion-MNIST", {
+  d <- fashion_with_features()
+  set.seed(1)
+  model <- two_input_model()
+  # Keras 3.15.1 counts 43,771 parameters for this architecture
+  # (tools/golden/functional_counts.py, architecture A).
+  expect_equal(count_params(model), 43771)
+  compile(model,
+    optimizer = "adam",
+    loss = list(class = "sparse_categorical_crossentropy", brightness = "mse"),
+    loss_weights = list(class = 1, brightness = 5),
+    metrics = list(class = "accuracy", brightness = "mae")
+  )
+  x <- list(image = d$train$images, ink = d$train$ink)
+  y <- list(class = d$train$y, brightness = d$train$brightness)
+  history <- fit(model, x, y, epochs = 3, batch_size = 32, validation_split = 0.1, verbose = 0)
+  expect_setequal(names(history$metrics), c(
+    "loss", "class_loss", "brightness_loss", "class_accuracy", "brightness_mae",
+    "val_loss", "val_class_loss", "val_brightness_loss", "val_class_accuracy", "val_brightness_mae"
+  ))
+  # The total loss is the weighted sum of the outputs' losses.
+  last <- function(name) tail(history$metrics[[name]], 1)
+  expect_equal(last("val_loss"), last("val_class_loss") + 5 * last("val_brightness_loss"), tolerance = 1e-5)
+  # Inputs may also be given in order, unnamed; targets by output name.
+  result <- evaluate(model, list(d$test$images, d$test$ink), list(brightness = d$test$brightness, class = d$test$y), verbose = 0)
+  expect_equal(names(result)[1], "loss")
+  # Over seeds 1-3 with the 2000-image subset (a script like this test):
+  # test accuracy 0.754, 0.744, 0.690 and brightness MAE 0.040, 0.075,
+  # 0.093, where predicting the mean gives about 0.10 (sd 0.13). Seed 1
+  # is used here.
+  expect_gt(result$class_accuracy, 0.7)
+  expect_lt(result$brightness_mae, 0.06)
+  p <- predict(model, list(image = d$test$images[1:5, , , , drop = FALSE], ink = d$test$ink[1:5, , drop = FALSE]))
+  expect_named(p, c("class", "brightness"))
+  expect_equal(dim(p$class), c(5L, 10L))
+  expect_equal(dim(p$brightness), c(5L, 1L))
+  expect_equal(rowSums(p$class), rep(1, 5), tolerance = 1e-6)
+})
+
+test_that("summary counts parameters as keras does, with the graph's connections", {
+  set.seed(2)
+  a <- keras_input(6)
+  b <- keras_input(6)
+  frozen <- layer_dense(units = 5, name = "frozen")
+  shared <- layer_dense(units = 4, activation = "tanh", name = "shared")
+  frozen$trainable <- FALSE
+  za <- shared(frozen(a))
+  zb <- shared(frozen(b))
+  out <- layer_concatenate(list(
+    layer_dot(list(za, zb), axes = 1, normalize = TRUE),
+    layer_subtract(list(za, zb))
+  )) |> layer_dense(1)
+  model <- keras_model(list(a, b), out)
+  # Keras 3.15.1 for the same graph (tools/golden/functional_counts.py,
+  # architecture B): 65 parameters, 30 trainable, 35 non-trainable.
+  text <- capture.output(summary(model))
+  expect_true(any(grepl("Total params: 65 ", text)))
+  expect_true(any(grepl("Trainable params: 30 ", text)))
+  expect_true(any(grepl("Non-trainable params: 35 ", text)))
+  expect_true(any(grepl("Connected to", text)))
+  expect_true(any(grepl("shared[1][0]", text, fixed = TRUE)))
+  expect_equal(count_params(model), 65)
+})
+
+test_that("a shared layer uses one set of weights and models built from it share them", {
+  set.seed(3)
+  shared <- layer_dense(units = 3, name = "shared_dense")
+  a <- keras_input(2)
+  b <- keras_input(2)
+  pair <- keras_model(list(a, b), layer_add(list(shared(a), shared(b))))
+  single <- keras_model(a, shared(a))
+  expect_length(get_weights(pair), 2)
+  x <- matrix(c(1, 2, 3, 4), 2)
+  before <- predict(single, x)
+  # pair(x, x) = 2 * single(x) with the same weights.
+  expect_equal(predict(pair, list(x, x)), 2 * before, tolerance = 1e-6)
+  compile(pair, optimizer = optimizer_sgd(0.1), loss = "mse")
+  fit(pair, list(x, x), matrix(1, 2, 3), epochs = 2, verbose = 0)
+  after <- predict(single, x)
+  expect_false(isTRUE(all.equal(after, before)))
+  expect_equal(predict(pair, list(x, x)), 2 * after, tolerance = 1e-6)
+  expect_identical(get_weights(single), get_weights(pair))
+  # And the other way round.
+  compile(single, optimizer = optimizer_sgd(0.1), loss = "mse")
+  fit(single, x, matrix(0, 2, 3), epochs = 1, verbose = 0)
+  expect_identical(get_weights(pair), get_weights(single))
+})
+
+test_that("frozen weights do not change in training and count as non-trainable", {
+  set.seed(4)
+  model <- keras_model_sequential(input_shape = 3) |>
+    layer_dense(4, name = "a") |>
+    layer_dense(1, name = "b")
+  freeze_weights(model, to = "a")
+  expect_false(get_layer(model, "a")$trainable)
+  expect_true(get_layer(model, index = 2)$trainable)
+  text <- capture.output(summary(model))
+  expect_true(any(grepl("Non-trainable params: 16 ", text)))
+  compile(model, optimizer = optimizer_sgd(0.1), loss = "mse")
+  w0 <- get_weights(model)
+  fit(model, matrix(runif(30), 10), runif(10), epochs = 2, verbose = 0)
+  w1 <- get_weights(model)
+  expect_identical(w1[1:2], w0[1:2])
+  expect_false(identical(w1[[3]], w0[[3]]))
+  unfreeze_weights(model)
+  fit(model, matrix(runif(30), 10), runif(10), epochs = 1, verbose = 0)
+  expect_false(identical(get_weights(model)[[1]], w1[[1]]))
+  expect_error(freeze_weights(model, from = "zz"), "`from` = \"zz\" is not a layer of the model", class = "kerust_error")
+  expect_error(freeze_weights(model, from = 2, to = 1), "`from` \\(layer 2\\) comes after `to` \\(layer 1\\)", class = "kerust_error")
+})
+
+test_that("merge layers compute keras's values", {
+  a <- keras_input(3)
+  b <- keras_input(3)
+  model <- keras_model(list(a, b), list(
+    layer_add(list(a, b)), layer_subtract(list(a, b)), layer_multiply(list(a, b)),
+    layer_average(list(a, b)), layer_maximum(list(a, b)), layer_minimum(list(a, b)),
+    layer_concatenate(list(a, b)), layer_dot(list(a, b), axes = 1), layer_dot(list(a, b), axes = 1, normalize = TRUE)
+  ))
+  xa <- matrix(c(1, -2, 3), 1)
+  xb <- matrix(c(2, 2, -1), 1)
+  p <- unname(predict(model, list(xa, xb)))
+  # Values computed by hand.
+  expect_equal(p[[1]], matrix(c(3, 0, 2), 1))
+  expect_equal(p[[2]], matrix(c(-1, -4, 4), 1))
+  expect_equal(p[[3]], matrix(c(2, -4, -3), 1))
+  expect_equal(p[[4]], matrix(c(1.5, 0, 1), 1))
+  expect_equal(p[[5]], matrix(c(2, 2, 3), 1))
+  expect_equal(p[[6]], matrix(c(1, -2, -1), 1))
+  expect_equal(p[[7]], matrix(c(1, -2, 3, 2, 2, -1), 1))
+  expect_equal(p[[8]], matrix(-5, 1))
+  expect_equal(p[[9]], matrix(-5 / (sqrt(14) * 3), 1), tolerance = 1e-6)
+})
+
+test_that("single-batch methods return keras's values", {
+  set.seed(5)
+  x <- matrix(rnorm(40), ncol = 2)
+  y <- x[, 1] - x[, 2]
+  model <- keras_model_sequential(input_shape = 2) |> layer_dense(1, kernel_initializer = "zeros")
+  compile(model, optimizer = optimizer_sgd(0.1), loss = "mse")
+  # With zero weights the prediction is 0, so the loss is mean(y^2).
+  expect_equal(test_on_batch(model, x, y), mean(y^2), tolerance = 1e-6)
+  expect_equal(train_on_batch(model, x, y), mean(y^2), tolerance = 1e-6)
+  expect_lt(test_on_batch(model, x, y), mean(y^2))
+  expect_equal(predict_on_batch(model, x), predict(model, x))
+  compile(model, optimizer = optimizer_sgd(0.1), loss = "mse", metrics = "mae")
+  expect_named(train_on_batch(model, x, y), c("loss", "mae"))
+})
+
+test_that("loss weights scale the total loss", {
+  set.seed(6)
+  x <- matrix(rnorm(20), ncol = 2)
+  y <- rnorm(10)
+  model <- keras_model_sequential(input_shape = 2) |> layer_dense(1)
+  compile(model, loss = "mse")
+  plain <- evaluate(model, x, y, verbose = 0)$loss
+  compile(model, loss = "mse", loss_weights = 2)
+  expect_equal(evaluate(model, x, y, verbose = 0)$loss, 2 * plain, tolerance = 1e-6)
+})
+
+test_that("layer objects and tensors print and compose", {
+  dense <- layer_dense(units = 4, name = "hidden_layer")
+  expect_output(print(dense), "<Dense name=hidden_layer>")
+  x <- keras_input(c(3, 2), name = "x_in")
+  expect_output(print(x), "<KerasTensor shape=\\(None, 3, 2\\), name=x_in>")
+  y <- dense(x)
+  expect_equal(y$shape, c(3L, 4L))
+  # The same layer object in a Sequential model shares weights too.
+  set.seed(7)
+  seq_model <- keras_model_sequential(input_shape = c(3, 2), layers = list(dense))
+  fun_model <- keras_model(x, y)
+  input <- array(runif(12), c(2, 3, 2))
+  expect_equal(predict(seq_model, input), predict(fun_model, input))
+})
+
+test_that("bad graphs and data give clear errors", {
+  a <- keras_input(4, name = "a")
+  b <- keras_input(3, name = "b")
+  h <- a |> layer_dense(2, name = "d1")
+  expect_error(layer_add(list(a, b)), "Layer \"add.*\" \\(Add\\) cannot be called on the output of \"a\" and \"b\" \\(shape \\(None, 4\\) and \\(None, 3\\)\\)", class = "kerust_error")
+  expect_error(layer_dense(list(a, b), 3), "takes one input tensor, got a list of 2", class = "kerust_error")
+  expect_error(keras_model(list(a, b), h), "The outputs do not depend on input \"b\"", class = "kerust_error")
+  expect_error(keras_model(b, h), "The outputs depend on input \"a\", which is not in `inputs`", class = "kerust_error")
+  expect_error(keras_model(h, h), "`inputs\\[\\[1\\]\\]` is not a tensor from keras_input\\(\\) but the output of layer \"d1\"", class = "kerust_error")
+  expect_error(keras_input(c(28, NA)), "variable sizes", class = "kerust_error")
+  expect_error(keras_input(shape = 0), "`shape` must be a vector of positive integers", class = "kerust_error")
+  shared <- layer_dense(units = 2, name = "s")
+  shared(a)
+  expect_error(shared(b), "Layer \"s\" was first called on inputs of shape \\(None, 4\\); calling it again \\(shared weights\\) needs the same shape, got \\(None, 3\\)", class = "kerust_error")
+
+  o1 <- a |> layer_dense(2, name = "o1")
+  o2 <- b |> layer_dense(1, name = "o2")
+  model <- keras_model(list(a, b), list(o1, o2))
+  expect_error(compile(model, loss = list(o1 = "mse", o3 = "mse")), "`loss` names \"o3\", which is not an output; the outputs are \"o1\", \"o2\"", class = "kerust_error")
+  expect_error(compile(model, loss = list("mse", "mse", "mse")), "`loss` has 3 entries but the model has 2 outputs", class = "kerust_error")
+  compile(model, loss = "mse")
+  xa <- matrix(0, 5, 4)
+  xb <- matrix(0, 5, 3)
+  expect_error(fit(model, list(xa), list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "`x` has 1 arrays but the model has 2 inputs \\(\"a\", \"b\"\\)", class = "kerust_error")
+  expect_error(fit(model, list(a = xa, c = xb), list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "\"c\" is not one of them", class = "kerust_error")
+  expect_error(fit(model, xa, list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "`x` must be a list of 2 arrays, one per input", class = "kerust_error")
+  expect_error(fit(model, list(xa, xb), matrix(0, 5, 2), verbose = 0), "`y` must be a list of 2 arrays, one per output", class = "kerust_error")
+  expect_error(fit(model, list(xa, xb[1:4, ]), list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "must have the same number of samples", class = "kerust_error")
+  expect_error(fit(model, list(xa, xb), list(matrix(0, 5, 3), matrix(0, 5, 1)), verbose = 0), "`y\\$o1` has 3 values per sample but the model outputs 2", class = "kerust_error")
+  # Nothing changed: the model still predicts.
+  expect_length(predict(model, list(xa, xb)), 2)
+  expect_error(get_layer(model, "nope"), "The model has no layer named \"nope\"", class = "kerust_error")
+  expect_error(model |> layer_dense(3), "Layers can only be appended to a Sequential model", class = "kerust_error")
+})
+
+test_that("functional models survive saveRDS and reject save_model clearly", {
+  set.seed(8)
+  a <- keras_input(3)
+  model <- keras_model(a, a |> layer_dense(4, activation = "relu") |> layer_dense(1))
+  compile(model, optimizer = "adam", loss = "mse")
+  fit(model, matrix(runif(30), 10), runif(10), epochs = 1, verbose = 0)
+  x <- matrix(runif(6), 2)
+  expected <- predict(model, x)
+  path <- tempfile(fileext = ".rds")
+  saveRDS(model, path)
+  back <- readRDS(path)
+  expect_identical(predict(back, x), expected)
+  fit(back, matrix(runif(30), 10), runif(10), epochs = 1, verbose = 0)
+  expect_error(save_model(model, tempfile(fileext = ".keras")), "functional API\\) is not supported yet", class = "kerust_error")
+})
