@@ -50,6 +50,8 @@ layer_spec <- function(x) if (is.function(x)) layer_state(x)$spec else x
   switch(name,
     trainable = state$trainable,
     weights = layer_weights(state),
+    input = ,
+    output = layer_tensor(state, name),
     state$spec[[name]]
   )
 }
@@ -76,6 +78,18 @@ layer_spec <- function(x) if (is.function(x)) layer_state(x)$spec else x
 #' @export
 names.kerust_layer <- function(x) {
   if (is.function(x)) c(names(layer_state(x)$spec), "trainable", "weights") else NextMethod()
+}
+
+# The input or output tensor of the first call of a layer; for a layer of
+# a Sequential model, the model's symbolic graph is made first.
+layer_tensor <- function(state, name) {
+  if (is.null(state$output) && !is.null(state$owner) && inherits(state$owner, "kerust_sequential")) {
+    sequential_tensors(state$owner, "outputs")
+  }
+  if (is.null(state$output)) {
+    abort(sprintf("Layer \"%s\" has not been called on a tensor yet, so it has no %s.", state$spec$name, name))
+  }
+  state[[name]]
 }
 
 # The weights of a layer object, read from the model that holds its newest
@@ -233,7 +247,133 @@ call_on_tensors <- function(state, inputs, call = sys.call(-1)) {
   )
   info <- engine_call(rs_graph_info(ptr), call = call)
   state$input_shapes <- shapes
-  new_tensor(info$output_shapes[[1]], list(kind = "layer", state = state, inputs = inputs))
+  output <- new_tensor(info$output_shapes[[1]], list(kind = "layer", state = state, inputs = inputs))
+  if (is.null(state$output)) {
+    state$input <- if (length(inputs) == 1) inputs[[1]] else inputs
+    state$output <- output
+  }
+  output
+}
+
+# ---- Models as layers -------------------------------------------------------------
+
+# Calls a model: on symbolic tensors, its layers are called on them (the
+# model is nested in the graph being built and shares its weights); on
+# data, it predicts.
+call_model_object <- function(model, object, ..., call = sys.call(-1)) {
+  if (is_tensor(object) || is_tensor_list(object)) {
+    check_model(model, call = call)
+    if (!is_built(model)) {
+      abort("The model has no input shape yet, so it cannot be called on tensors: give it an `input_shape`.", call = call)
+    }
+    given <- if (is_tensor(object)) list(object) else object
+    inputs <- model$inputs
+    if (length(given) != length(inputs)) {
+      abort(sprintf("Model \"%s\" has %d input%s but was called on %d tensors.", model$name, length(inputs), if (length(inputs) == 1) "" else "s", length(given)), call = call)
+    }
+    outputs <- replay_graph(inputs, model$outputs, given, identity, call = call)
+    return(if (length(outputs) == 1) outputs[[1]] else outputs)
+  }
+  predict(model, object, ...)
+}
+
+# Calls the layers of the graph between `inputs` and `outputs` again on
+# `new_inputs`, with the layer state `state_for(old_state)` for each
+# layer. Returns the new output tensors.
+replay_graph <- function(inputs, outputs, new_inputs, state_for, call = sys.call(-1)) {
+  graph <- trace_graph(inputs, outputs, call = call)
+  map <- new.env(parent = emptyenv())
+  for (k in seq_along(inputs)) map[[as.character(inputs[[k]]$id)]] <- new_inputs[[k]]
+  for (t in graph$calls) {
+    args <- lapply(t$origin$inputs, function(i) map[[as.character(i$id)]])
+    map[[as.character(t$id)]] <- call_on_tensors(state_for(t$origin$state), if (length(args) == 1) args[[1]] else args, call = call)
+  }
+  lapply(outputs, function(o) map[[as.character(o$id)]])
+}
+
+# The symbolic input and output of a built Sequential model, made once
+# (and again after its layers change) by calling its layers on a new input.
+sequential_tensors <- function(model, name) {
+  fields <- model_fields(model)
+  if (is.null(fields$symbolic)) {
+    if (is.null(fields$ptr)) {
+      abort(sprintf("Model \"%s\" has no input shape yet, so it has no %s: give it an `input_shape`.", fields$name, name))
+    }
+    input <- keras_input(fields$input_shape)
+    t <- input
+    for (spec in fields$layers) t <- call_on_tensors(model_layer_state(model, spec$name), t)
+    fields$symbolic <- list(inputs = list(input), outputs = list(t))
+  }
+  switch(name,
+    input = fields$symbolic$inputs[[1]],
+    output = fields$symbolic$outputs[[1]],
+    fields$symbolic[[name]]
+  )
+}
+
+#' Clone a model
+#'
+#' Creates a model with the same layers and connections as `model`, with
+#' newly initialized weights (drawn from R's random number generator, so
+#' `set.seed()` makes them reproducible). The clone is not compiled and
+#' shares nothing with `model`; layers shared within `model` stay shared
+#' within the clone.
+#'
+#' @param model A model.
+#' @param input_tensors `NULL`, or tensors from [keras_input()] to build
+#'   the clone of a functional model on.
+#' @param clone_function `NULL`, or a function taking a layer object and
+#'   returning the layer object to use in the clone (for example a layer
+#'   with other arguments).
+#' @param call_function,recursive Not supported; must be `NULL` and `FALSE`.
+#' @returns A new model.
+#' @family functional API
+#' @export
+#' @examples
+#' set.seed(1)
+#' model <- keras_model_sequential(input_shape = 3) |> layer_dense(2)
+#' copy <- clone_model(model)
+#' summary(copy)
+clone_model <- function(model, input_tensors = NULL, clone_function = NULL, call_function = NULL, recursive = FALSE) {
+  check_model(model)
+  if (!is.null(call_function) || !isFALSE(recursive)) {
+    abort("`call_function` and `recursive` are not supported; leave them at their defaults.")
+  }
+  if (!is.null(clone_function) && !is.function(clone_function)) {
+    abort(sprintf("`clone_function` must be NULL or a function taking and returning a layer, got %s.", describe(clone_function)))
+  }
+  clone_spec <- function(spec) {
+    if (is.null(clone_function)) {
+      return(spec)
+    }
+    layer <- clone_function(as_layer_object(spec))
+    if (!inherits(layer, "kerust_layer")) {
+      abort(sprintf("`clone_function` must return a layer, got %s for layer \"%s\".", describe(layer), spec$name))
+    }
+    layer_spec(layer)
+  }
+  if (inherits(model, "kerust_sequential")) {
+    if (!is.null(input_tensors)) abort("`input_tensors` applies to functional models only.")
+    copy <- keras_model_sequential(input_shape = model$input_shape, name = model$name)
+    for (spec in model$layers) add_layer(copy, clone_spec(spec))
+    return(copy)
+  }
+  inputs <- model$inputs
+  if (is.null(input_tensors)) {
+    input_tensors <- lapply(inputs, function(t) keras_input(t$shape, name = t$origin$name))
+  }
+  if (is_tensor(input_tensors)) input_tensors <- list(input_tensors)
+  if (!is_tensor_list(input_tensors) || length(input_tensors) != length(inputs)) {
+    abort(sprintf("`input_tensors` must be a list of %d tensors from keras_input().", length(inputs)))
+  }
+  fresh <- new.env(parent = emptyenv())
+  state_for <- function(state) {
+    key <- state$spec$name
+    if (is.null(fresh[[key]])) fresh[[key]] <- new_layer_state(clone_spec(state$spec))
+    fresh[[key]]
+  }
+  outputs <- replay_graph(inputs, model$outputs, input_tensors, state_for)
+  keras_model(input_tensors, outputs, name = model$name)
 }
 
 tensor_source_name <- function(t) {
@@ -436,7 +576,7 @@ keras_model <- function(inputs = NULL, outputs = NULL, ..., name = NULL) {
   }
   name <- if (is.null(name)) unique_name("functional") else check_string(name, "name")
   graph <- trace_graph(inputs, outputs)
-  model <- new.env(parent = emptyenv())
+  model <- new_model_object(c("kerust_functional", "kerust_model"))
   model$name <- name
   model$seed <- draw_seed()
   model$inputs <- inputs
@@ -447,7 +587,6 @@ keras_model <- function(inputs = NULL, outputs = NULL, ..., name = NULL) {
   model$ptr <- NULL
   model$compiled <- NULL
   model$stop_training <- FALSE
-  class(model) <- c("kerust_functional", "kerust_model")
   build_functional(model)
   for (state in graph$states) attach_layer_state(model, state)
   refresh_snapshot(model)
@@ -716,4 +855,107 @@ connected_to <- function(model, info) {
     if (length(links) > 1) links[-length(links)] <- paste0(links[-length(links)], ",")
     links
   })
+}
+
+# ---- Plotting ---------------------------------------------------------------------
+
+# The layer graph of a model: box labels and edges (pairs of box indices),
+# with the inputs first.
+layer_graph <- function(model, show_shapes, show_layer_names) {
+  info <- engine_call(rs_layers(model$ptr))
+  graph <- engine_call(rs_graph_info(model$ptr))
+  n_in <- length(graph$input_names)
+  label <- function(name, class, shape) {
+    text <- if (show_layer_names) sprintf("%s (%s)", name, class) else class
+    if (show_shapes) text <- paste0(text, "\n", format_output_shape(shape))
+    text
+  }
+  labels <- c(
+    vapply(seq_len(n_in), function(k) label(graph$input_names[k], "InputLayer", graph$input_shapes[[k]]), ""),
+    vapply(seq_along(info$name), function(i) label(info$name[i], info$class[i], info$output_shape[[i]]), "")
+  )
+  box_of <- function(code) if (code < 0) -code else n_in + graph$node_layer[code]
+  edges <- do.call(rbind, lapply(seq_along(graph$node_layer), function(j) {
+    cbind(vapply(graph$node_inputs[[j]], box_of, 0), n_in + graph$node_layer[j])
+  }))
+  list(labels = labels, edges = unique(edges))
+}
+
+#' Plot the layer graph of a model
+#'
+#' Draws the model's layers as boxes (inputs first) with arrows from each
+#' layer to the layers that read its output, using base graphics, so no
+#' other package is needed. Layers are placed in rows by their distance
+#' from the inputs.
+#'
+#' @param x A built model.
+#' @param show_shapes Whether to show each layer's output shape.
+#' @param show_layer_names Whether to show the layer names as well as
+#'   their types.
+#' @param ... Unused.
+#' @param rankdir `"TB"` (top to bottom) or `"LR"` (left to right).
+#' @param to_file `NULL` to draw on the current device, or a `.png` path
+#'   to draw into.
+#' @returns `x`, invisibly.
+#' @family functional API
+#' @export
+#' @examples
+#' a <- keras_input(4, name = "a")
+#' b <- keras_input(2, name = "b")
+#' out <- layer_concatenate(list(a |> layer_dense(3), b)) |> layer_dense(1)
+#' plot(keras_model(list(a, b), out), show_shapes = TRUE)
+plot.kerust_model <- function(x, show_shapes = FALSE, show_layer_names = TRUE, ..., rankdir = "TB", to_file = NULL) {
+  check_model(x)
+  if (!is_built(x)) abort("The model is not built yet: give it an `input_shape` to plot its layers.")
+  check_flag(show_shapes, "show_shapes")
+  check_flag(show_layer_names, "show_layer_names")
+  rankdir <- check_choice(rankdir, "rankdir", c("TB", "LR"))
+  if (!is.null(to_file)) {
+    check_string(to_file, "to_file")
+    if (!grepl("\\.png$", to_file, ignore.case = TRUE)) abort(sprintf("`to_file` must end in \".png\", got \"%s\".", to_file))
+  }
+  g <- layer_graph(x, show_shapes, show_layer_names)
+  n <- length(g$labels)
+  depth <- rep(0, n)
+  # Edges go from earlier to later boxes except for shared layers, so a
+  # few passes settle the longest distance from the inputs.
+  for (pass in seq_len(n)) {
+    changed <- FALSE
+    for (e in seq_len(nrow(g$edges))) {
+      d <- depth[g$edges[e, 1]] + 1
+      if (depth[g$edges[e, 2]] < d) {
+        depth[g$edges[e, 2]] <- d
+        changed <- TRUE
+      }
+    }
+    if (!changed) break
+  }
+  slot <- ave(seq_len(n), depth, FUN = seq_along)
+  width <- ave(seq_len(n), depth, FUN = length)
+  across <- (slot - 0.5) / width
+  along <- if (max(depth) == 0) rep(0.5, n) else 1 - depth / max(depth)
+  pos <- if (rankdir == "TB") cbind(across, along) else cbind(1 - along, 1 - across)
+  if (!is.null(to_file)) {
+    grDevices::png(to_file, width = 1200, height = 200 + 160 * (max(depth) + 1), res = 150)
+    on.exit(grDevices::dev.off(), add = TRUE)
+  }
+  old <- graphics::par(mar = c(0.5, 0.5, 0.5, 0.5))
+  on.exit(graphics::par(old), add = TRUE)
+  graphics::plot.new()
+  graphics::plot.window(xlim = c(-0.05, 1.05), ylim = c(-0.1, 1.1))
+  cex <- 0.8
+  half_w <- (graphics::strwidth(g$labels, cex = cex) / 2) + 0.01
+  half_h <- (graphics::strheight(g$labels, cex = cex) / 2) + 0.02
+  for (e in seq_len(nrow(g$edges))) {
+    from <- g$edges[e, 1]
+    to <- g$edges[e, 2]
+    if (rankdir == "TB") {
+      graphics::arrows(pos[from, 1], pos[from, 2] - half_h[from], pos[to, 1], pos[to, 2] + half_h[to], length = 0.08)
+    } else {
+      graphics::arrows(pos[from, 1] + half_w[from], pos[from, 2], pos[to, 1] - half_w[to], pos[to, 2], length = 0.08)
+    }
+  }
+  graphics::rect(pos[, 1] - half_w, pos[, 2] - half_h, pos[, 1] + half_w, pos[, 2] + half_h, col = "grey95")
+  graphics::text(pos[, 1], pos[, 2], g$labels, cex = cex)
+  invisible(x)
 }

@@ -1,7 +1,45 @@
-# Models. A model is an environment (a reference object, as in keras):
-# compile() and fit() change it in place. It holds the layer specs and,
+# Models. A model is a reference object, as in keras: compile() and fit()
+# change it in place. It is an R function (calling it on symbolic tensors
+# nests the model in a functional model, on data it predicts) whose
+# fields live in an environment reached with `$`: the layer specs and,
 # once the input shape is known, the engine model behind an external
 # pointer.
+
+# Creates a model object with no fields.
+new_model_object <- function(classes) {
+  fields <- new.env(parent = emptyenv())
+  model <- function(object, ...) call_model_object(model, object, ...)
+  class(model) <- classes
+  model
+}
+
+model_fields <- function(x) environment(x)$fields
+
+#' @export
+`$.kerust_model` <- function(x, name) {
+  fields <- model_fields(x)
+  if (name %in% c("input", "inputs", "output", "outputs") && !inherits(x, "kerust_functional")) {
+    return(sequential_tensors(x, name))
+  }
+  value <- fields[[name]]
+  if (is.null(value) && name %in% c("input", "output")) {
+    tensors <- fields[[paste0(name, "s")]]
+    value <- if (length(tensors) == 1) tensors[[1]] else tensors
+  }
+  value
+}
+
+#' @export
+`[[.kerust_model` <- function(x, i, ...) `$.kerust_model`(x, i)
+
+#' @export
+`$<-.kerust_model` <- function(x, name, value) {
+  assign(name, value, envir = model_fields(x))
+  x
+}
+
+#' @export
+names.kerust_model <- function(x) sort(ls(model_fields(x)))
 
 #' Create a Sequential model
 #'
@@ -62,7 +100,7 @@ keras_model_sequential <- function(input_shape = NULL, name = NULL, ..., layers 
 # Creates an empty Sequential model object without an engine model.
 # `seed` seeds the engine model that build_model() creates.
 new_model <- function(name, input_shape, seed) {
-  model <- new.env(parent = emptyenv())
+  model <- new_model_object(c("kerust_sequential", "kerust_model"))
   model$name <- name
   model$input_shape <- input_shape
   model$seed <- seed
@@ -70,7 +108,6 @@ new_model <- function(name, input_shape, seed) {
   model$ptr <- NULL
   model$compiled <- NULL
   model$stop_training <- FALSE
-  class(model) <- c("kerust_sequential", "kerust_model")
   model
 }
 
@@ -107,6 +144,7 @@ add_layer <- function(model, layer, input_shape = NULL, call = sys.call(-1)) {
   }
   if (is_built(model)) engine_add_layer(model$ptr, layer, call = call)
   model$layers <- c(model$layers, list(layer))
+  model$symbolic <- NULL
   refresh_snapshot(model, call = call)
   invisible(model)
 }
@@ -212,6 +250,7 @@ pop_layer <- function(object) {
   removed <- object$layers[[length(object$layers)]]$name
   object$layers <- object$layers[-length(object$layers)]
   if (!is.null(object$layer_states)) object$layer_states[[removed]] <- NULL
+  object$symbolic <- NULL
   refresh_snapshot(object)
   invisible(object)
 }

@@ -253,3 +253,71 @@ test_that("functional models survive saveRDS and reject save_model clearly", {
   fit(back, matrix(runif(30), 10), runif(10), epochs = 1, verbose = 0)
   expect_error(save_model(model, tempfile(fileext = ".keras")), "functional API\\) is not supported yet", class = "kerust_error")
 })
+
+test_that("models nest in functional models and share their weights", {
+  set.seed(9)
+  encoder <- keras_model_sequential(input_shape = 4, name = "encoder") |>
+    layer_dense(3, name = "enc") |>
+    layer_dense(2, name = "code")
+  x <- keras_input(4)
+  z <- encoder(x)
+  expect_equal(z$shape, 2L)
+  model <- keras_model(x, z |> layer_dense(1, name = "head"))
+  expect_equal(count_params(model), 15 + 8 + 3)
+  data <- matrix(runif(20), 5)
+  # Calling a model on data predicts.
+  expect_equal(encoder(data), predict(encoder, data))
+  before <- predict(encoder, data)
+  compile(model, optimizer = optimizer_sgd(0.5), loss = "mse")
+  fit(model, data, runif(5), epochs = 3, verbose = 0)
+  after <- predict(encoder, data)
+  expect_false(isTRUE(all.equal(after, before)))
+  expect_equal(predict(keras_model(x, z), data), after)
+  # Feature extraction from a layer's output.
+  features <- keras_model(encoder$input, get_layer(encoder, "enc")$output)
+  expect_equal(dim(predict(features, data)), c(5L, 3L))
+  # A functional model called twice inside another.
+  inner <- keras_model(x, z, name = "inner")
+  y <- keras_input(4)
+  outer <- keras_model(y, layer_add(list(inner(y), inner(y))))
+  expect_equal(predict(outer, data), 2 * predict(inner, data), tolerance = 1e-6)
+  expect_error(inner(list(y, y)), "Model \"inner\" has 1 input but was called on 2 tensors", class = "kerust_error")
+  expect_error(encoder(keras_input(5)), "Layer \"enc\" was first called on inputs of shape \\(None, 4\\)", class = "kerust_error")
+})
+
+test_that("clone_model copies the structure with new weights", {
+  set.seed(10)
+  a <- keras_input(3, name = "a")
+  shared <- layer_dense(units = 2, name = "shared")
+  model <- keras_model(a, layer_add(list(shared(a), shared(a))))
+  copy <- clone_model(model)
+  expect_equal(count_params(copy), count_params(model))
+  expect_false(isTRUE(all.equal(get_weights(copy), get_weights(model))))
+  # The shared layer stays one layer in the clone.
+  expect_length(get_weights(copy), 2)
+  seq_model <- keras_model_sequential(input_shape = 3) |> layer_dense(4, activation = "relu") |> layer_dense(1)
+  seq_copy <- clone_model(seq_model)
+  expect_s3_class(seq_copy, "kerust_sequential")
+  expect_equal(vapply(seq_copy$layers, function(l) l$name, ""), vapply(seq_model$layers, function(l) l$name, ""))
+  wider <- clone_model(seq_model, clone_function = function(layer) {
+    if (layer$name == seq_model$layers[[1]]$name) layer_dense(units = 8, activation = "relu", name = layer$name) else layer
+  })
+  expect_equal(count_params(wider), 3 * 8 + 8 + 8 + 1)
+  expect_error(clone_model(seq_model, clone_function = function(layer) 1), "`clone_function` must return a layer", class = "kerust_error")
+})
+
+test_that("plot draws the layer graph", {
+  a <- keras_input(4, name = "a")
+  b <- keras_input(2, name = "b")
+  model <- keras_model(list(a, b), layer_concatenate(list(a |> layer_dense(3), b)) |> layer_dense(1))
+  path <- tempfile(fileext = ".png")
+  expect_invisible(plot(model, show_shapes = TRUE, to_file = path))
+  expect_gt(file.size(path), 1000)
+  seq_model <- keras_model_sequential(input_shape = 3) |> layer_dense(2)
+  path2 <- tempfile(fileext = ".png")
+  plot(seq_model, rankdir = "LR", to_file = path2)
+  expect_true(file.exists(path2))
+  expect_error(plot(model, rankdir = "BT"), "`rankdir`", class = "kerust_error")
+  expect_error(plot(model, to_file = "graph.pdf"), "`to_file` must end in \".png\"", class = "kerust_error")
+  expect_error(plot(keras_model_sequential()), "not built yet", class = "kerust_error")
+})
