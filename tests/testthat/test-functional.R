@@ -28,7 +28,7 @@ two_input_model <- function() {
   keras_model(list(image, ink), list(class, brightness))
 }
 
-test_that("a two-input two-output model trains on Fashion-MNIST", {
+test_that("two-input two-output model trains on Fashion-MNIST", {
   d <- fashion_with_features()
   set.seed(1)
   model <- two_input_model()
@@ -56,8 +56,7 @@ test_that("a two-input two-output model trains on Fashion-MNIST", {
   expect_equal(names(result)[1], "loss")
   # Over seeds 1-3 with the 2000-image subset (a script like this test):
   # test accuracy 0.754, 0.744, 0.690 and brightness MAE 0.040, 0.075,
-  # 0.093, where predicting the mean gives about 0.10 (sd 0.13). Seed 1
-  # is used here.
+  # 0.093, where predicting the mean gives about 0.10 (sd 0.13).
   expect_gt(result$class_accuracy, 0.7)
   expect_lt(result$brightness_mae, 0.06)
   p <- predict(model, list(image = d$test$images[1:5, , , , drop = FALSE], ink = d$test$ink[1:5, , drop = FALSE]))
@@ -67,7 +66,7 @@ test_that("a two-input two-output model trains on Fashion-MNIST", {
   expect_equal(rowSums(p$class), rep(1, 5), tolerance = 1e-6)
 })
 
-test_that("summary counts parameters as keras does, with the graph's connections", {
+test_that("summary matches keras parameter counts", {
   set.seed(2)
   a <- keras_input(6)
   b <- keras_input(6)
@@ -92,7 +91,7 @@ test_that("summary counts parameters as keras does, with the graph's connections
   expect_equal(count_params(model), 65)
 })
 
-test_that("a shared layer uses one set of weights and models built from it share them", {
+test_that("shared layers share weights across models", {
   set.seed(3)
   shared <- layer_dense(units = 3, name = "shared_dense")
   a <- keras_input(2)
@@ -116,7 +115,7 @@ test_that("a shared layer uses one set of weights and models built from it share
   expect_identical(get_weights(pair), get_weights(single))
 })
 
-test_that("frozen weights do not change in training and count as non-trainable", {
+test_that("frozen weights stay unchanged", {
   set.seed(4)
   model <- keras_model_sequential(input_shape = 3) |>
     layer_dense(4, name = "a") |>
@@ -139,7 +138,7 @@ test_that("frozen weights do not change in training and count as non-trainable",
   expect_error(freeze_weights(model, from = 2, to = 1), "`from` \\(layer 2\\) comes after `to` \\(layer 1\\)", class = "kerust_error")
 })
 
-test_that("merge layers compute keras's values", {
+test_that("merge layers compute known values", {
   a <- keras_input(3)
   b <- keras_input(3)
   model <- keras_model(list(a, b), list(
@@ -162,7 +161,7 @@ test_that("merge layers compute keras's values", {
   expect_equal(p[[9]], matrix(-5 / (sqrt(14) * 3), 1), tolerance = 1e-6)
 })
 
-test_that("single-batch methods return keras's values", {
+test_that("single-batch methods return keras values", {
   set.seed(5)
   x <- matrix(rnorm(40), ncol = 2)
   y <- x[, 1] - x[, 2]
@@ -177,7 +176,7 @@ test_that("single-batch methods return keras's values", {
   expect_named(train_on_batch(model, x, y), c("loss", "mae"))
 })
 
-test_that("loss weights scale the total loss", {
+test_that("loss weights scale the loss", {
   set.seed(6)
   x <- matrix(rnorm(20), ncol = 2)
   y <- rnorm(10)
@@ -188,7 +187,7 @@ test_that("loss weights scale the total loss", {
   expect_equal(evaluate(model, x, y, verbose = 0)$loss, 2 * plain, tolerance = 1e-6)
 })
 
-test_that("layer objects and tensors print and compose", {
+test_that("layer objects and tensors compose", {
   dense <- layer_dense(units = 4, name = "hidden_layer")
   expect_output(print(dense), "<Dense name=hidden_layer>")
   x <- keras_input(c(3, 2), name = "x_in")
@@ -203,7 +202,7 @@ test_that("layer objects and tensors print and compose", {
   expect_equal(predict(seq_model, input), predict(fun_model, input))
 })
 
-test_that("bad graphs and data give clear errors", {
+test_that("bad graphs and data are rejected", {
   a <- keras_input(4, name = "a")
   b <- keras_input(3, name = "b")
   h <- a |> layer_dense(2, name = "d1")
@@ -238,7 +237,7 @@ test_that("bad graphs and data give clear errors", {
   expect_error(model |> layer_dense(3), "Layers can only be appended to a Sequential model", class = "kerust_error")
 })
 
-test_that("functional models survive saveRDS and reject save_model clearly", {
+test_that("functional models survive saveRDS", {
   set.seed(8)
   a <- keras_input(3)
   model <- keras_model(a, a |> layer_dense(4, activation = "relu") |> layer_dense(1))
@@ -254,7 +253,7 @@ test_that("functional models survive saveRDS and reject save_model clearly", {
   expect_error(save_model(model, tempfile(fileext = ".keras")), "functional API\\) is not supported yet", class = "kerust_error")
 })
 
-test_that("models nest in functional models and share their weights", {
+test_that("nested models share their weights", {
   set.seed(9)
   encoder <- keras_model_sequential(input_shape = 4, name = "encoder") |>
     layer_dense(3, name = "enc") |>
@@ -285,7 +284,7 @@ test_that("models nest in functional models and share their weights", {
   expect_error(encoder(keras_input(5)), "Layer \"enc\" was first called on inputs of shape \\(None, 4\\)", class = "kerust_error")
 })
 
-test_that("clone_model copies the structure with new weights", {
+test_that("clone_model draws new weights", {
   set.seed(10)
   a <- keras_input(3, name = "a")
   shared <- layer_dense(units = 2, name = "shared")

@@ -135,11 +135,11 @@ impl History {
 
 /// Checks data against the model before anything changes.
 fn check_data(model: &Model, data: &Data, what: &str) -> Result<()> {
-    let compiled = model.compiled.as_ref().ok_or_else(|| {
-        Error::State(
+    if model.compiled.is_none() {
+        return Err(Error::State(
             "the model must be compiled with `compile()` before `fit()` or `evaluate()`".into(),
-        )
-    })?;
+        ));
+    }
     if data.n == 0 {
         return Err(Error::InvalidArgument(format!("`{what}` has no samples")));
     }
@@ -159,7 +159,6 @@ fn check_data(model: &Model, data: &Data, what: &str) -> Result<()> {
             )));
         }
     }
-    let _ = compiled;
     let mut offset = 0;
     let total = target_width(model);
     for h in 0..model.output_count() {

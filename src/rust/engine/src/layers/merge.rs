@@ -156,8 +156,8 @@ impl Merge for Elementwise {
                     }
                 }
                 ElementwiseOp::Maximum | ElementwiseOp::Minimum => {
-                    // The gradient goes to the first input holding the
-                    // extreme value, as keras's backends route it on ties.
+                    // On ties the gradient goes to the first input with the
+                    // extreme value, as TensorFlow's maximum and minimum do.
                     let x = &xs[i][..n];
                     for (e, d) in dx.iter_mut().enumerate() {
                         let first = xs.iter().position(|o| o[e] == y[e]);
