@@ -85,6 +85,10 @@ pub struct Plan {
     /// gradients have been written.
     grad_written: Vec<bool>,
     param_written: Vec<bool>,
+    /// Per node of the backward pass: where each input's gradient goes
+    /// (kept here so that the pass does not allocate).
+    grad_targets: Vec<(Src, Option<Vec<f32>>, bool)>,
+    fused_nodes: Vec<bool>,
     pub per_sample_loss: Vec<f32>,
     /// Working memory of each layer (see `Layer::workspace_len`).
     pub workspace: Vec<Vec<f32>>,
@@ -131,6 +135,9 @@ pub struct Model {
     /// Activity regularizers on layer outputs: (layer index, regularizer).
     activity_regularizers: Vec<(usize, Regularizer)>,
 }
+
+/// Merge layers with up to this many inputs run without allocating.
+const MERGE_INLINE: usize = 8;
 
 /// Per-sample size of a shape.
 pub fn size_of(shape: &[usize]) -> usize {
@@ -232,6 +239,15 @@ impl Model {
         match self.nodes.len() {
             0 => Src::Input(0),
             n => Src::Node(n - 1),
+        }
+    }
+
+    /// Output `h` of the model.
+    pub fn output_src(&self, h: usize) -> Src {
+        if self.outputs.is_empty() {
+            self.tail()
+        } else {
+            self.outputs[h]
         }
     }
 
@@ -759,7 +775,7 @@ impl Model {
         let Some(loss) = self.head_loss(h) else {
             return false;
         };
-        let Src::Node(j) = self.output_srcs()[h] else {
+        let Src::Node(j) = self.output_src(h) else {
             return false;
         };
         let l = self.nodes[j].layer;
@@ -788,7 +804,7 @@ impl Model {
     /// Target values per sample of output `h`: 1 for a sparse loss, else
     /// the output's width.
     pub fn target_width(&self, h: usize) -> usize {
-        let width = size_of(self.src_shape(self.output_srcs()[h]));
+        let width = size_of(self.src_shape(self.output_src(h)));
         match self.head_loss(h) {
             Some(loss) if loss.is_sparse() => 1,
             _ => width,
@@ -920,8 +936,16 @@ impl Model {
                 }
             };
             if let Some(merge) = layer.as_merge() {
-                let xs: Vec<&[f32]> = node.inputs.iter().map(|&s| read(s)).collect();
-                merge.forward_many(&xs, batch, &mut after[0]);
+                if node.inputs.len() <= MERGE_INLINE {
+                    let mut xs: [&[f32]; MERGE_INLINE] = [&[]; MERGE_INLINE];
+                    for (x, &src) in xs.iter_mut().zip(&node.inputs) {
+                        *x = read(src);
+                    }
+                    merge.forward_many(&xs[..node.inputs.len()], batch, &mut after[0]);
+                } else {
+                    let xs: Vec<&[f32]> = node.inputs.iter().map(|&s| read(s)).collect();
+                    merge.forward_many(&xs, batch, &mut after[0]);
+                }
             } else {
                 let x = read(node.inputs[0]);
                 layer.forward(x, batch, &mut after[0], &mut scratch[j], &mut ctx);
@@ -948,7 +972,7 @@ impl Model {
 
     /// Returns output `h` of the last forward pass.
     pub fn output_of(&self, h: usize, batch: usize) -> &[f32] {
-        let src = self.output_srcs()[h];
+        let src = self.output_src(h);
         let width = size_of(self.src_shape(src));
         &self.src_values(src)[..batch * width]
     }
@@ -956,7 +980,7 @@ impl Model {
     /// Returns the logits of the output layer, for a fused loss.
     pub fn output_logits(&self, batch: usize) -> &[f32] {
         let width = size_of(self.output_shape());
-        let Src::Node(j) = self.output_srcs()[0] else {
+        let Src::Node(j) = self.output_src(0) else {
             return self.output(batch);
         };
         let x = self.src_values(self.nodes[j].inputs[0]);
@@ -967,26 +991,26 @@ impl Model {
     /// nodes' gradient buffers; fills every parameter gradient. `fused`
     /// says whether output 0's gradient is with respect to its logits.
     pub fn backward(&mut self, batch: usize, fused: bool) {
-        let outputs_srcs = self.output_srcs();
-        let fused_nodes: Vec<Option<usize>> = outputs_srcs
-            .iter()
-            .enumerate()
-            .map(|(h, s)| match s {
-                Src::Node(j) if (h == 0 && fused) || (h > 0 && self.fused_head(h)) => Some(*j),
-                _ => None,
-            })
-            .collect();
-        let plan = &mut self.plan;
+        let heads = self.output_count();
+        // Output nodes whose loss gradient is with respect to their logits;
+        // output 0 follows `fused`.
+        let mut fused_nodes = std::mem::take(&mut self.plan.fused_nodes);
+        fused_nodes.clear();
+        fused_nodes.resize(self.nodes.len(), false);
         let n = self.nodes.len();
-        plan.grad_written.clear();
-        plan.grad_written.resize(n, false);
-        plan.param_written.clear();
-        plan.param_written.resize(self.layers.len(), false);
-        for src in &outputs_srcs {
-            if let Src::Node(j) = src {
-                plan.grad_written[*j] = true;
+        self.plan.grad_written.clear();
+        self.plan.grad_written.resize(n, false);
+        for h in 0..heads {
+            if let Src::Node(j) = self.output_src(h) {
+                fused_nodes[j] = if h == 0 { fused } else { self.fused_head(h) };
+                // The loss wrote the gradient of each output node.
+                self.plan.grad_written[j] = true;
             }
         }
+        let plan = &mut self.plan;
+        plan.param_written.clear();
+        plan.param_written.resize(self.layers.len(), false);
+        let mut targets = std::mem::take(&mut plan.grad_targets);
         for j in (0..n).rev() {
             if !plan.grad_written[j] {
                 continue;
@@ -1005,8 +1029,7 @@ impl Model {
             }
             // Where each input's gradient goes: straight into the tensor's
             // buffer when this is its first consumer, else a spare buffer.
-            let mut targets: Vec<(Src, Option<Vec<f32>>, bool)> =
-                Vec::with_capacity(node.inputs.len());
+            targets.clear();
             let mut spare = 0;
             for &src in &node.inputs {
                 match src {
@@ -1045,12 +1068,25 @@ impl Model {
                 }
             };
             if let Some(merge) = layer.as_merge() {
-                let xs: Vec<&[f32]> = node.inputs.iter().map(|&s| read(s)).collect();
-                let mut dxs: Vec<Option<&mut [f32]>> = targets
-                    .iter_mut()
-                    .map(|(_, b, _)| b.as_deref_mut())
-                    .collect();
-                merge.backward_many(&xs, &plan.outputs[j], &dy, batch, &mut dxs);
+                let k = node.inputs.len();
+                if k <= MERGE_INLINE {
+                    let mut xs: [&[f32]; MERGE_INLINE] = [&[]; MERGE_INLINE];
+                    let mut dxs: [Option<&mut [f32]>; MERGE_INLINE] = Default::default();
+                    for ((x, dx), (src, buffer, _)) in
+                        xs.iter_mut().zip(dxs.iter_mut()).zip(targets.iter_mut())
+                    {
+                        *x = read(*src);
+                        *dx = buffer.as_deref_mut();
+                    }
+                    merge.backward_many(&xs[..k], &plan.outputs[j], &dy, batch, &mut dxs[..k]);
+                } else {
+                    let xs: Vec<&[f32]> = node.inputs.iter().map(|&s| read(s)).collect();
+                    let mut dxs: Vec<Option<&mut [f32]>> = targets
+                        .iter_mut()
+                        .map(|(_, b, _)| b.as_deref_mut())
+                        .collect();
+                    merge.backward_many(&xs, &plan.outputs[j], &dy, batch, &mut dxs);
+                }
             } else {
                 layer.backward_in(
                     BackwardArgs {
@@ -1059,7 +1095,7 @@ impl Model {
                         y: &plan.outputs[j],
                         scratch: &plan.scratch[j],
                         dy: &mut dy,
-                        dy_is_preactivation: fused_nodes.contains(&Some(j)),
+                        dy_is_preactivation: fused_nodes[j],
                         dx: targets[0].1.as_deref_mut(),
                         grads,
                     },
@@ -1076,7 +1112,7 @@ impl Model {
                 }
             }
             let mut spare = 0;
-            for (src, buffer, is_spare) in targets {
+            for (src, buffer, is_spare) in targets.drain(..) {
                 let (Src::Node(i), Some(buffer)) = (src, buffer) else {
                     continue;
                 };
@@ -1093,6 +1129,8 @@ impl Model {
                 }
             }
         }
+        plan.grad_targets = targets;
+        plan.fused_nodes = fused_nodes;
     }
 
     fn layer_index(&self, layer: &str) -> Result<usize> {
@@ -1248,7 +1286,7 @@ impl Model {
     /// loss summed over the samples.
     fn head_loss_and_metrics(&mut self, h: usize, batch: usize, with_gradient: bool) -> f64 {
         let fused = self.fused_head(h);
-        let src = self.output_srcs()[h];
+        let src = self.output_src(h);
         let width = size_of(self.src_shape(src));
         let loss_weight = self.loss_weights.get(h).copied().unwrap_or(1.0);
         let Some(compiled) = self.compiled.as_mut() else {

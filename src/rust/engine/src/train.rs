@@ -164,7 +164,7 @@ fn check_data(model: &Model, data: &Data, what: &str) -> Result<()> {
     for h in 0..model.output_count() {
         let width = model.target_width(h);
         if model.head_loss(h).is_some_and(|l| l.is_sparse()) {
-            let out_width = size_of(model.src_shape(model.output_srcs()[h]));
+            let out_width = size_of(model.src_shape(model.output_src(h)));
             for s in 0..data.n {
                 let label = data.y[s * total + offset];
                 if label < 0.0 || label.fract() != 0.0 || label as usize >= out_width {
@@ -274,7 +274,7 @@ fn update_external_metrics(
         if externals.is_empty() {
             continue;
         }
-        let width = size_of(model.src_shape(model.output_srcs()[h]));
+        let width = size_of(model.src_shape(model.output_src(h)));
         let y_width = model.target_width(h);
         let pred = model.output_of(h, batch).to_vec();
         let target = model.head_target(h)[..batch * y_width].to_vec();
