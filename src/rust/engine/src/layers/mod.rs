@@ -9,6 +9,8 @@ use rand::rngs::StdRng;
 use crate::activations::Activation;
 
 pub mod activation;
+pub mod affine;
+pub mod augment;
 pub mod batch_norm;
 pub(crate) mod chunks;
 pub mod conv;
@@ -17,6 +19,7 @@ pub mod dropout;
 pub mod noise;
 pub mod pooling;
 pub mod rescaling;
+pub mod resize;
 pub mod reshape;
 pub(crate) mod vectorized;
 pub mod seeded;
