@@ -18,6 +18,7 @@ mod callbacks;
 mod conv;
 mod convert;
 mod errors;
+mod image;
 mod metrics;
 mod observer;
 mod saving;
@@ -845,6 +846,7 @@ extendr_module! {
     mod kerust;
     use saving;
     use conv;
+    use image;
     fn rs_threads;
     fn rs_set_threads;
     fn rs_roundtrip;
