@@ -11,14 +11,18 @@
 mod common;
 
 use common::{check_model_gradients, spread, ModelCase, DEFAULT_CHECK};
+use engine::activations::Activation;
+use engine::init::Initializer;
 use engine::layers::affine::{add_random_affine, AffineKind, FillMode, RandomAffine, Sampling};
 use engine::layers::augment::{
     add_random_contrast, add_random_flip, FlipMode, RandomContrast, RandomFlip,
 };
+use engine::layers::conv::{add_conv, ConvConfig};
 use engine::layers::resize::{
     add_center_crop, add_resizing, add_upsampling_bilinear, AspectRatio, Interpolation, Resample,
     ResizeConfig,
 };
+use engine::layers::window::Padding;
 use engine::layers::{ForwardCtx, Layer};
 use engine::losses::Loss;
 use engine::model::{Compiled, Model};
@@ -198,6 +202,53 @@ fn random_contrast_gradients_with_clipping() {
     check_layer("random contrast with clipping", &input, |m| {
         add_random_contrast(m, "random_contrast", (0.5, 0.5), (low, high), None)
             .expect("valid layer")
+    });
+}
+
+#[test]
+fn augmentation_inside_a_network_gradients() {
+    // Conv2D -> RandomRotation -> RandomContrast -> Resizing -> Conv2D:
+    // the weight gradients of both convolutions pass through the adjoints
+    // of the transforms drawn in the forward pass.
+    let conv = |filters| ConvConfig {
+        rank: 2,
+        filters,
+        kernel_size: vec![3, 3],
+        strides: vec![1, 1],
+        padding: Padding::Same,
+        dilation_rate: vec![1, 1],
+        groups: 1,
+        activation: Activation::Linear,
+        use_bias: true,
+    };
+    let init = |seed| {
+        (
+            Initializer::RandomUniform {
+                minval: -0.5,
+                maxval: 0.5,
+            },
+            Some(seed),
+        )
+    };
+    let sampling = Sampling {
+        fill_mode: FillMode::Reflect,
+        interpolation: Interpolation::Bilinear,
+        fill_value: 0.0,
+    };
+    let resize = ResizeConfig {
+        height: 4,
+        width: 3,
+        interpolation: Interpolation::Bilinear,
+        aspect: AspectRatio::Stretch,
+        fill_value: 0.0,
+    };
+    check_layer("conv, augmentation, conv", &[6, 5, 2], |m| {
+        add_conv(m, "conv", &conv(3), &init(1), &init(2)).unwrap();
+        let rotation = AffineKind::Rotation { factor: (0.1, 0.2) };
+        add_random_affine(m, "rotation", rotation, sampling, None).unwrap();
+        add_random_contrast(m, "contrast", (0.5, 0.5), (-10.0, 10.0), None).unwrap();
+        add_resizing(m, "resizing", &resize).unwrap();
+        add_conv(m, "conv_1", &conv(2), &init(3), &init(4)).unwrap();
     });
 }
 

@@ -31,6 +31,7 @@ use rand::{Rng, RngExt};
 use crate::error::{Error, Result};
 use crate::model::Model;
 
+use super::chunks::{worth_parallel, Chunks};
 use super::conv::check_input_rank;
 use super::resize::Interpolation;
 use super::seeded::SeededGenerator;
@@ -443,29 +444,44 @@ impl Layer for RandomAffine {
             Some(generator) => generator.with(|rng| self.draw_all(rng, transforms)),
             None => self.draw_all(ctx.rng, transforms),
         }
-        for ((x, y), t) in x[..batch * size]
-            .chunks_exact(size)
-            .zip(y[..batch * size].chunks_exact_mut(size))
-            .zip(transforms.chunks_exact(TRANSFORM_LEN))
-        {
+        // The draws above are sequential. The transforms below are per
+        // sample, so one chunk per sample gives the same result on any
+        // number of threads. Each output reads up to 4 values.
+        let parallel = worth_parallel(4 * batch * size, batch);
+        Chunks::new(
+            [&x[..batch * size], &*transforms],
+            [size, TRANSFORM_LEN],
+            [&mut y[..batch * size]],
+            [size],
+        )
+        .for_each(batch, parallel, &|_, chunk| {
+            let [x, t] = chunk.read;
+            let [y] = chunk.write;
             affine_transform(x, self.image_shape(), t, &self.sampling, y);
-        }
+        });
     }
 
     fn backward(&self, args: BackwardArgs) {
         let Some(dx) = args.dx else {
             return;
         };
-        let size = self.size();
-        let n = args.batch * size;
-        for ((dy, dx), t) in args.dy[..n]
-            .chunks_exact(size)
-            .zip(dx[..n].chunks_exact_mut(size))
-            .zip(args.scratch.chunks_exact(TRANSFORM_LEN))
-        {
+        let (batch, size) = (args.batch, self.size());
+        let parallel = worth_parallel(4 * batch * size, batch);
+        Chunks::new(
+            [
+                &args.dy[..batch * size],
+                &args.scratch[..batch * TRANSFORM_LEN],
+            ],
+            [size, TRANSFORM_LEN],
+            [&mut dx[..batch * size]],
+            [size],
+        )
+        .for_each(batch, parallel, &|_, chunk| {
+            let [dy, t] = chunk.read;
+            let [dx] = chunk.write;
             dx.fill(0.0);
             affine_transform_adjoint(dy, self.image_shape(), t, &self.sampling, dx);
-        }
+        });
     }
 
     fn rng_position(&self) -> Option<u128> {

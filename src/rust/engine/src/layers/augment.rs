@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::Model;
 
 use super::affine::{uniform, Range};
+use super::chunks::{worth_parallel, Chunks};
 use super::conv::check_input_rank;
 use super::seeded::SeededGenerator;
 use super::{BackwardArgs, ForwardCtx, Layer};
@@ -148,6 +149,28 @@ impl RandomFlip {
     fn image_shape(&self) -> [usize; 3] {
         [self.shape[0], self.shape[1], self.shape[2]]
     }
+
+    /// Writes each sample of `x` into `y`, flipped where its flag in `flips`
+    /// is 1. The flip is its own adjoint, so the backward pass uses it too.
+    fn flip_samples(&self, x: &[f32], flips: &[f32], y: &mut [f32], batch: usize) {
+        let size = self.size();
+        // One chunk per sample gives the same result on any number of threads.
+        Chunks::new(
+            [&x[..batch * size], &flips[..batch]],
+            [size, 1],
+            [&mut y[..batch * size]],
+            [size],
+        )
+        .for_each(batch, worth_parallel(batch * size, batch), &|_, chunk| {
+            let [x, flip] = chunk.read;
+            let [y] = chunk.write;
+            if flip[0] == 1.0 {
+                flip_image(x, self.image_shape(), self.mode, y);
+            } else {
+                y.copy_from_slice(x);
+            }
+        });
+    }
 }
 
 impl Layer for RandomFlip {
@@ -172,7 +195,6 @@ impl Layer for RandomFlip {
         scratch: &mut [f32],
         ctx: &mut ForwardCtx,
     ) {
-        let size = self.size();
         let flips = &mut scratch[..batch];
         if ctx.training {
             with_generator(&self.seeded, ctx, |rng| {
@@ -183,36 +205,14 @@ impl Layer for RandomFlip {
         } else {
             flips.fill(0.0);
         }
-        for ((x, y), &flip) in x[..batch * size]
-            .chunks_exact(size)
-            .zip(y[..batch * size].chunks_exact_mut(size))
-            .zip(flips.iter())
-        {
-            if flip == 1.0 {
-                flip_image(x, self.image_shape(), self.mode, y);
-            } else {
-                y.copy_from_slice(x);
-            }
-        }
+        self.flip_samples(x, flips, y, batch);
     }
 
     fn backward(&self, args: BackwardArgs) {
         let Some(dx) = args.dx else {
             return;
         };
-        let size = self.size();
-        let n = args.batch * size;
-        for ((dy, dx), &flip) in args.dy[..n]
-            .chunks_exact(size)
-            .zip(dx[..n].chunks_exact_mut(size))
-            .zip(args.scratch.iter())
-        {
-            if flip == 1.0 {
-                flip_image(dy, self.image_shape(), self.mode, dx);
-            } else {
-                dx.copy_from_slice(dy);
-            }
-        }
+        self.flip_samples(args.dy, args.scratch, dx, args.batch);
     }
 
     fn rng_position(&self) -> Option<u128> {
@@ -315,42 +315,60 @@ impl Layer for RandomContrast {
                 sample[0] = uniform(rng, self.range);
             }
         });
-        for ((x, y), sample) in x[..batch * size]
-            .chunks_exact(size)
-            .zip(y[..batch * size].chunks_exact_mut(size))
-            .zip(scratch.chunks_exact_mut(stride))
-        {
-            let (f, mask) = sample.split_at_mut(1);
-            let shape = [self.shape[0], self.shape[1], self.shape[2]];
-            adjust_contrast(x, shape, f[0], self.value_range, y, mask);
-        }
+        let shape = [self.shape[0], self.shape[1], self.shape[2]];
+        // One chunk per sample gives the same result on any number of threads.
+        Chunks::new(
+            [&x[..batch * size]],
+            [size],
+            [&mut y[..batch * size], scratch],
+            [size, stride],
+        )
+        .for_each(
+            batch,
+            worth_parallel(2 * batch * size, batch),
+            &|_, chunk| {
+                let [x] = chunk.read;
+                let [y, sample] = chunk.write;
+                let (f, mask) = sample.split_at_mut(1);
+                adjust_contrast(x, shape, f[0], self.value_range, y, mask);
+            },
+        );
     }
 
     fn backward(&self, args: BackwardArgs) {
         let Some(dx) = args.dx else {
             return;
         };
-        let size = self.size();
+        let (batch, size) = (args.batch, self.size());
         let c = self.shape[2];
         let pixels = (self.shape[0] * self.shape[1]) as f64;
-        let n = args.batch * size;
-        for ((dy, dx), sample) in args.dy[..n]
-            .chunks_exact(size)
-            .zip(dx[..n].chunks_exact_mut(size))
-            .zip(args.scratch.chunks_exact(1 + size))
-        {
-            let (f, mask) = (sample[0], &sample[1..]);
-            for ch in 0..c {
-                let kept: f64 = (ch..size)
-                    .step_by(c)
-                    .map(|i| (mask[i] * dy[i]) as f64)
-                    .sum();
-                let shared = ((1.0 - f as f64) * kept / pixels) as f32;
-                for i in (ch..size).step_by(c) {
-                    dx[i] = f * mask[i] * dy[i] + shared;
+        let stride = 1 + size;
+        // One chunk per sample gives the same result on any number of threads.
+        Chunks::new(
+            [&args.dy[..batch * size], &args.scratch[..batch * stride]],
+            [size, stride],
+            [&mut dx[..batch * size]],
+            [size],
+        )
+        .for_each(
+            batch,
+            worth_parallel(3 * batch * size, batch),
+            &|_, chunk| {
+                let [dy, sample] = chunk.read;
+                let [dx] = chunk.write;
+                let (f, mask) = (sample[0], &sample[1..]);
+                for ch in 0..c {
+                    let unclipped_sum: f64 = (ch..size)
+                        .step_by(c)
+                        .map(|i| (mask[i] * dy[i]) as f64)
+                        .sum();
+                    let shared = ((1.0 - f as f64) * unclipped_sum / pixels) as f32;
+                    for i in (ch..size).step_by(c) {
+                        dx[i] = f * mask[i] * dy[i] + shared;
+                    }
                 }
-            }
-        }
+            },
+        );
     }
 
     fn rng_position(&self) -> Option<u128> {

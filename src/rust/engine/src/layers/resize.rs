@@ -26,6 +26,7 @@
 use crate::error::{Error, Result};
 use crate::model::Model;
 
+use super::chunks::{worth_parallel, Chunks};
 use super::conv::check_input_rank;
 use super::{BackwardArgs, ForwardCtx, Layer};
 
@@ -109,21 +110,21 @@ fn axis_taps(
         .collect()
 }
 
-/// The source window of an axis under crop or pad to an aspect ratio:
-/// `(source_len, source_start)` as [`axis_taps`] takes them. `wanted` is the
-/// length of the target aspect ratio, `keras.ops.image.resize`'s
-/// `int(other * target / target_other)`.
-fn aspect_window(input: usize, wanted: usize, aspect: AspectRatio) -> (usize, isize) {
+/// Returns the source window of an axis under crop or pad to an aspect
+/// ratio, as the `(source_len, source_start)` that [`axis_taps`] takes.
+/// `target_len` is the length of the target aspect ratio,
+/// `keras.ops.image.resize`'s `int(other * target / target_other)`.
+fn aspect_window(input: usize, target_len: usize, aspect: AspectRatio) -> (usize, isize) {
     match aspect {
         AspectRatio::Stretch => (input, 0),
         AspectRatio::Crop => {
-            let len = wanted.clamp(1, input);
+            let len = target_len.clamp(1, input);
             (len, ((input - len) / 2) as isize)
         }
         AspectRatio::Pad => {
-            // keras pads `(wanted - input) / 2` positions on both sides, so
-            // an odd difference leaves the padded length one short of `wanted`.
-            let pad = wanted.max(input).saturating_sub(input) / 2;
+            // keras pads `(target_len - input) / 2` positions on both sides, so
+            // an odd difference leaves the padded length one short of `target_len`.
+            let pad = target_len.max(input).saturating_sub(input) / 2;
             (input + 2 * pad, -(pad as isize))
         }
     }
@@ -339,12 +340,20 @@ impl Layer for Resample {
         _ctx: &mut ForwardCtx,
     ) {
         let (in_len, out_len) = (self.input_len(), self.output_len());
-        for (x, y) in x[..batch * in_len]
-            .chunks_exact(in_len)
-            .zip(y[..batch * out_len].chunks_exact_mut(out_len))
-        {
+        // Samples are independent, so one chunk per sample gives the same
+        // result on any number of threads. Each output reads up to 4 values.
+        let parallel = worth_parallel(4 * batch * out_len, batch);
+        Chunks::new(
+            [&x[..batch * in_len]],
+            [in_len],
+            [&mut y[..batch * out_len]],
+            [out_len],
+        )
+        .for_each(batch, parallel, &|_, chunk| {
+            let [x] = chunk.read;
+            let [y] = chunk.write;
             self.forward_sample(x, y);
-        }
+        });
     }
 
     fn backward(&self, args: BackwardArgs) {
@@ -352,13 +361,20 @@ impl Layer for Resample {
             return;
         };
         let (in_len, out_len) = (self.input_len(), self.output_len());
-        for (dy, dx) in args.dy[..args.batch * out_len]
-            .chunks_exact(out_len)
-            .zip(dx[..args.batch * in_len].chunks_exact_mut(in_len))
-        {
+        let batch = args.batch;
+        let parallel = worth_parallel(4 * batch * out_len, batch);
+        Chunks::new(
+            [&args.dy[..batch * out_len]],
+            [out_len],
+            [&mut dx[..batch * in_len]],
+            [in_len],
+        )
+        .for_each(batch, parallel, &|_, chunk| {
+            let [dy] = chunk.read;
+            let [dx] = chunk.write;
             dx.fill(0.0);
             self.backward_sample(dy, dx);
-        }
+        });
     }
 }
 
