@@ -19,14 +19,16 @@
 //!
 //! Every layer here is a fixed linear map `y = A x + b`, where `b` is
 //! `fill_value` in padded areas. Each output value reads at most two
-//! positions per axis, stored per axis as [`Tap`]s. The backward pass is the
-//! adjoint `dx = A^T dy`: each output gradient is scattered back to the
-//! positions it read, with the same weights.
+//! positions per axis, stored per axis as [`Tap`]s, with the product of the
+//! two axes' weights, so the map runs as a pass over rows and a pass over
+//! columns. The backward pass is the adjoint `dx = A^T dy`: each output
+//! gradient is scattered back to the positions it read, with the same
+//! weights, in the reverse order of the passes.
 
 use crate::error::{Error, Result};
 use crate::model::Model;
 
-use super::chunks::{worth_parallel, Chunks};
+use super::chunks::{with_thread_buffer, worth_parallel, Chunks};
 use super::conv::check_input_rank;
 use super::{BackwardArgs, ForwardCtx, Layer};
 
@@ -269,51 +271,78 @@ impl Resample {
         self.output_shape.iter().product()
     }
 
-    /// Resamples one image `x` into `y`.
-    fn forward_sample(&self, x: &[f32], y: &mut [f32]) {
+    /// Floats of the buffer between the two passes of one sample: the
+    /// output rows at the input width.
+    fn rows_len(&self) -> usize {
+        self.rows.len() * self.input[1] * self.channels
+    }
+
+    /// Resamples one image `x` into `y` in two passes, first the rows into
+    /// `rows_out` (output height, input width), then the columns. Two passes
+    /// are exact because each output reads the product of a row weight and a
+    /// column weight, and the row pass runs over whole contiguous rows.
+    fn forward_sample(&self, x: &[f32], y: &mut [f32], rows_out: &mut [f32]) {
         let c = self.channels;
-        let in_w = self.input[1];
+        let line = self.input[1] * c;
+        let fill = self.fill_value;
+        for (oh, tap) in self.rows.iter().enumerate() {
+            let dst = &mut rows_out[oh * line..][..line];
+            dst.fill(0.0);
+            for (r, &w) in tap.index.iter().zip(&tap.weight) {
+                match (r, w != 0.0) {
+                    (_, false) => {}
+                    (Some(r), true) => {
+                        let src = &x[r * line..][..line];
+                        dst.iter_mut().zip(src).for_each(|(d, &v)| *d += w * v);
+                    }
+                    (None, true) => dst.iter_mut().for_each(|d| *d += w * fill),
+                }
+            }
+        }
         let out_w = self.cols.len();
-        for (oh, row) in self.rows.iter().enumerate() {
-            for (ow, col) in self.cols.iter().enumerate() {
+        for (oh, src_row) in rows_out.chunks_exact(line).enumerate() {
+            for (ow, tap) in self.cols.iter().enumerate() {
                 let out = &mut y[(oh * out_w + ow) * c..][..c];
                 out.fill(0.0);
-                for (r, &wr) in row.index.iter().zip(&row.weight) {
-                    for (k, &wc) in col.index.iter().zip(&col.weight) {
-                        let w = wr * wc;
-                        if w == 0.0 {
-                            continue;
+                for (k, &w) in tap.index.iter().zip(&tap.weight) {
+                    match (k, w != 0.0) {
+                        (_, false) => {}
+                        (Some(k), true) => {
+                            let src = &src_row[k * c..][..c];
+                            out.iter_mut().zip(src).for_each(|(o, &v)| *o += w * v);
                         }
-                        match (r, k) {
-                            (Some(r), Some(k)) => {
-                                let src = &x[(r * in_w + k) * c..][..c];
-                                out.iter_mut().zip(src).for_each(|(o, &v)| *o += w * v);
-                            }
-                            _ => out.iter_mut().for_each(|o| *o += w * self.fill_value),
-                        }
+                        (None, true) => out.iter_mut().for_each(|o| *o += w * fill),
                     }
                 }
             }
         }
     }
 
-    /// Adds the adjoint of [`Resample::forward_sample`] applied to `dy` into
-    /// `dx`, which the caller zeroes.
-    fn backward_sample(&self, dy: &[f32], dx: &mut [f32]) {
+    /// Writes the adjoint of [`Resample::forward_sample`] applied to `dy`
+    /// into `dx`, running the two passes backwards through `rows_grad`.
+    fn backward_sample(&self, dy: &[f32], dx: &mut [f32], rows_grad: &mut [f32]) {
         let c = self.channels;
-        let in_w = self.input[1];
+        let line = self.input[1] * c;
         let out_w = self.cols.len();
-        for (oh, row) in self.rows.iter().enumerate() {
-            for (ow, col) in self.cols.iter().enumerate() {
+        rows_grad.fill(0.0);
+        for (oh, dst_row) in rows_grad.chunks_exact_mut(line).enumerate() {
+            for (ow, tap) in self.cols.iter().enumerate() {
                 let g = &dy[(oh * out_w + ow) * c..][..c];
-                for (r, &wr) in row.index.iter().zip(&row.weight) {
-                    for (k, &wc) in col.index.iter().zip(&col.weight) {
-                        let w = wr * wc;
-                        if let (Some(r), Some(k), true) = (r, k, w != 0.0) {
-                            let dst = &mut dx[(r * in_w + k) * c..][..c];
-                            dst.iter_mut().zip(g).for_each(|(d, &v)| *d += w * v);
-                        }
+                for (k, &w) in tap.index.iter().zip(&tap.weight) {
+                    if let (Some(k), true) = (k, w != 0.0) {
+                        let dst = &mut dst_row[k * c..][..c];
+                        dst.iter_mut().zip(g).for_each(|(d, &v)| *d += w * v);
                     }
+                }
+            }
+        }
+        dx.fill(0.0);
+        for (oh, tap) in self.rows.iter().enumerate() {
+            let src = &rows_grad[oh * line..][..line];
+            for (r, &w) in tap.index.iter().zip(&tap.weight) {
+                if let (Some(r), true) = (r, w != 0.0) {
+                    let dst = &mut dx[r * line..][..line];
+                    dst.iter_mut().zip(src).for_each(|(d, &v)| *d += w * v);
                 }
             }
         }
@@ -352,7 +381,9 @@ impl Layer for Resample {
         .for_each(batch, parallel, &|_, chunk| {
             let [x] = chunk.read;
             let [y] = chunk.write;
-            self.forward_sample(x, y);
+            with_thread_buffer(self.rows_len(), |rows_out| {
+                self.forward_sample(x, y, rows_out)
+            });
         });
     }
 
@@ -372,8 +403,9 @@ impl Layer for Resample {
         .for_each(batch, parallel, &|_, chunk| {
             let [dy] = chunk.read;
             let [dx] = chunk.write;
-            dx.fill(0.0);
-            self.backward_sample(dy, dx);
+            with_thread_buffer(self.rows_len(), |rows_grad| {
+                self.backward_sample(dy, dx, rows_grad)
+            });
         });
     }
 }
