@@ -200,6 +200,10 @@ layer_cropping_3d <- function(object, cropping = list(list(1L, 1L), list(1L, 1L)
 #' model <- keras_model_sequential(input_shape = c(2, 2, 1)) |>
 #'   layer_upsampling_2d(size = c(2, 3))
 #' predict(model, array(1:4, c(1, 2, 2, 1)), verbose = 0)[1, , , 1]
+#'
+#' smooth <- keras_model_sequential(input_shape = c(2, 2, 1)) |>
+#'   layer_upsampling_2d(size = 2, interpolation = "bilinear")
+#' predict(smooth, array(1:4, c(1, 2, 2, 1)), verbose = 0)[1, , , 1]
 NULL
 
 upsampling_layer <- function(object, size, rank, class_name, data_format, interpolation, dots, name,
