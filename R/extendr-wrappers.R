@@ -212,3 +212,32 @@ rs_add_spatial_dropout <- function(model, name, rank, rate, seed) .Call(wrap__rs
 #' @noRd
 rs_add_rescaling <- function(model, name, scale, offset) .Call(wrap__rs_add_rescaling, model, name, scale, offset)
 
+#' Appends a Resizing layer. `aspect` is "stretch", "crop" or "pad".
+#' @noRd
+rs_add_resizing <- function(model, name, height, width, interpolation, aspect, fill_value) .Call(wrap__rs_add_resizing, model, name, height, width, interpolation, aspect, fill_value)
+
+#' Appends a CenterCrop layer.
+#' @noRd
+rs_add_center_crop <- function(model, name, height, width) .Call(wrap__rs_add_center_crop, model, name, height, width)
+
+#' Appends an UpSampling2D layer with bilinear interpolation. `factors`
+#' contains the height and width factors of keras's `size`.
+#' @noRd
+rs_add_upsampling_bilinear <- function(model, name, factors) .Call(wrap__rs_add_upsampling_bilinear, model, name, factors)
+
+#' Appends a RandomFlip layer. A negative `seed` draws from the model's generator.
+#' @noRd
+rs_add_random_flip <- function(model, name, mode, seed) .Call(wrap__rs_add_random_flip, model, name, mode, seed)
+
+#' Appends a RandomRotation, RandomTranslation or RandomZoom layer (`kind`
+#' "rotation", "translation" or "zoom"). `height_factor` and `width_factor`
+#' are `(lower, upper)` pairs; rotation reads only `height_factor`, and an
+#' empty `width_factor` makes a zoom keep the aspect ratio.
+#' @noRd
+rs_add_random_affine <- function(model, name, kind, height_factor, width_factor, fill_mode, interpolation, fill_value, seed) .Call(wrap__rs_add_random_affine, model, name, kind, height_factor, width_factor, fill_mode, interpolation, fill_value, seed)
+
+#' Appends a RandomContrast layer. `factor` is keras's `(lower, upper)`
+#' pair, drawing contrast factors from `[1 - lower, 1 + upper]`.
+#' @noRd
+rs_add_random_contrast <- function(model, name, factor, value_range, seed) .Call(wrap__rs_add_random_contrast, model, name, factor, value_range, seed)
+

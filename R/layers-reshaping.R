@@ -49,6 +49,9 @@ spatial_layer <- function(object, type, class_name, config, data_format, rank, d
 # Adds a padding, cropping or upsampling spec to the engine model behind `ptr`.
 engine_add_spatial <- function(ptr, layer, call = sys.call(-1)) {
   cfg <- layer$config
+  if (identical(cfg$interpolation, "bilinear")) {
+    return(engine_call(rs_add_upsampling_bilinear(ptr, layer$name, as.double(cfg$size)), call = call))
+  }
   amounts <- switch(layer$type,
     zero_padding = cfg$padding,
     cropping = cfg$cropping,
@@ -172,7 +175,10 @@ layer_cropping_3d <- function(object, cropping = list(list(1L, 1L), list(1L, 1L)
 #' Repeat each position `size` times along each spatial axis (nearest
 #' neighbour interpolation), for example to enlarge feature maps in a
 #' decoder. The gradient of each input position is the sum of the
-#' gradients of its copies.
+#' gradients of its copies. `layer_upsampling_2d(interpolation =
+#' "bilinear")` instead resizes to `size` times the input by bilinear
+#' interpolation, as [layer_resizing()] does, with the adjoint of that
+#' resampling as its gradient.
 #'
 #' @section Input shape: `*_1d()`: `(batch_size, steps, channels)`;
 #'   `*_2d()`: `(batch_size, height, width, channels)`;
@@ -182,7 +188,9 @@ layer_cropping_3d <- function(object, cropping = list(list(1L, 1L), list(1L, 1L)
 #'
 #' @inheritParams layer_zero_padding
 #' @param size Repeat count: one integer for all spatial axes, or one per axis.
-#' @param interpolation Only `"nearest"` is supported.
+#' @param interpolation `"nearest"` or `"bilinear"` (`layer_upsampling_2d()`
+#'   only). keras also offers `"bicubic"`, `"lanczos3"` and `"lanczos5"`,
+#'   which kerust rejects.
 #' @param name Layer name; by default `up_sampling2d`, ...
 #' @returns `object` with the layer appended (invisibly), or the layer when
 #'   `object` is missing.
@@ -192,15 +200,17 @@ layer_cropping_3d <- function(object, cropping = list(list(1L, 1L), list(1L, 1L)
 #' model <- keras_model_sequential(input_shape = c(2, 2, 1)) |>
 #'   layer_upsampling_2d(size = c(2, 3))
 #' predict(model, array(1:4, c(1, 2, 2, 1)), verbose = 0)[1, , , 1]
+#'
+#' smooth <- keras_model_sequential(input_shape = c(2, 2, 1)) |>
+#'   layer_upsampling_2d(size = 2, interpolation = "bilinear")
+#' predict(smooth, array(1:4, c(1, 2, 2, 1)), verbose = 0)[1, , , 1]
 NULL
 
 upsampling_layer <- function(object, size, rank, class_name, data_format, interpolation, dots, name,
                              call = sys.call(-1)) {
   size <- check_axes(size, "size", rank, call = call)
-  if (!identical(interpolation, "nearest")) {
-    abort(sprintf("`interpolation` must be \"nearest\" (the only one kerust implements), got %s.", describe(interpolation)), call = call)
-  }
-  config <- list(size = size, interpolation = "nearest")
+  interpolation <- check_interpolation(interpolation, call = call)
+  config <- list(size = size, interpolation = interpolation)
   if (rank == 1L) config$interpolation <- NULL
   spatial_layer(object, "upsampling", class_name, config, data_format, rank, dots, name, call = call)
 }

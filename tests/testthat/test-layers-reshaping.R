@@ -84,7 +84,7 @@ test_that("reshaping layers reject bad arguments", {
     class = "kerust_error"
   )
   expect_error(layer_upsampling_2d(size = 0), "`size` must be one integer or 2 integers >= 1", class = "kerust_error")
-  expect_error(layer_upsampling_2d(interpolation = "bilinear"), "`interpolation` must be \"nearest\"", class = "kerust_error")
+  expect_error(layer_upsampling_2d(interpolation = "bicubic"), "`interpolation` must be one of \"bilinear\", \"nearest\"", class = "kerust_error")
   expect_error(layer_upsampling_1d(size = c(2, 2)), "`size` must be a single integer", class = "kerust_error")
   expect_error(layer_upsampling_3d(size = -1), "`size`", class = "kerust_error")
   expect_error(layer_spatial_dropout_2d(rate = 1), "`rate` must be a single number in \\[0, 1\\)", class = "kerust_error")

@@ -19,6 +19,7 @@ mod conv;
 mod convert;
 mod errors;
 mod graph;
+mod image;
 mod metrics;
 mod observer;
 mod saving;
@@ -815,6 +816,7 @@ extendr_module! {
     use graph;
     use saving;
     use conv;
+    use image;
     fn rs_threads;
     fn rs_set_threads;
     fn rs_roundtrip;

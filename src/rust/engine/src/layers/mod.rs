@@ -9,6 +9,8 @@ use rand::rngs::StdRng;
 use crate::activations::Activation;
 
 pub mod activation;
+pub mod affine;
+pub mod augment;
 pub mod batch_norm;
 pub(crate) mod chunks;
 pub mod conv;
@@ -19,6 +21,7 @@ pub mod noise;
 pub mod pooling;
 pub mod rescaling;
 pub mod reshape;
+pub mod resize;
 pub mod seeded;
 pub mod spatial;
 pub mod spatial_dropout;
