@@ -18,6 +18,7 @@ mod callbacks;
 mod conv;
 mod convert;
 mod errors;
+mod layer_descriptions;
 mod metrics;
 mod observer;
 mod saving;
