@@ -509,3 +509,162 @@ fn add_batch_norm_layer(model: &mut Model, name: &str, f: &Fields) -> Result<()>
     f.set_regularizer(model, "gamma_regularizer", "gamma")?;
     f.set_regularizer(model, "beta_regularizer", "beta")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::keras_config::model_from_config;
+
+    /// Reads a model of input `input` and one layer, `class_name` with
+    /// `config`, and returns the layer's spec and output shape.
+    fn read(input: &[usize], class_name: &str, config: Value) -> Result<(LayerSpec, Vec<usize>)> {
+        let mut batch_shape = vec![Value::Null];
+        batch_shape.extend(input.iter().map(|&d| Value::from(d)));
+        let mut config = config;
+        config["name"] = json!("layer");
+        let model = json!({
+            "class_name": "Sequential",
+            "config": {"name": "m", "layers": [
+                {"class_name": "InputLayer", "config": {"batch_shape": batch_shape}},
+                {"class_name": class_name, "config": config},
+            ]}
+        });
+        let model = model_from_config(&model, false)?;
+        let layer = &model.layers()[0];
+        Ok((layer.spec().expect("spec"), layer.output_shape().to_vec()))
+    }
+
+    #[test]
+    fn conv_accepts_single_integers() {
+        let (spec, shape) = read(
+            &[9, 9, 2],
+            "Conv2D",
+            json!({"filters": 3, "kernel_size": 3, "strides": 2, "padding": "SAME"}),
+        )
+        .unwrap();
+        let LayerSpec::Conv { config, .. } = spec else {
+            panic!("not a convolution: {spec:?}");
+        };
+        assert_eq!(config.kernel_size, vec![3, 3]);
+        assert_eq!(config.strides, vec![2, 2]);
+        assert_eq!(config.dilation_rate, vec![1, 1]);
+        assert_eq!(config.padding, Padding::Same);
+        assert_eq!(config.groups, 1);
+        assert!(config.use_bias);
+        assert_eq!(shape, vec![5, 5, 3]);
+    }
+
+    #[test]
+    fn pooling_strides_default_to_pool_size() {
+        let (spec, shape) = read(&[8, 6, 1], "MaxPooling2D", json!({"pool_size": [4, 3]})).unwrap();
+        assert_eq!(
+            spec,
+            LayerSpec::Pooling(PoolConfig {
+                kind: PoolKind::Max,
+                rank: 2,
+                pool_size: vec![4, 3],
+                strides: vec![4, 3],
+                padding: Padding::Valid,
+            })
+        );
+        assert_eq!(shape, vec![2, 2, 1]);
+        let (spec, _) = read(&[8, 1], "AveragePooling1D", json!({})).unwrap();
+        assert_eq!(
+            spec,
+            LayerSpec::Pooling(PoolConfig {
+                kind: PoolKind::Average,
+                rank: 1,
+                pool_size: vec![2],
+                strides: vec![2],
+                padding: Padding::Valid,
+            })
+        );
+    }
+
+    #[test]
+    fn padding_sides_in_keras_forms() {
+        let padding = |v: Value| {
+            let (spec, _) = read(&[4, 4, 1], "ZeroPadding2D", json!({ "padding": v })).unwrap();
+            match spec {
+                LayerSpec::Spatial { amounts, .. } => amounts,
+                other => panic!("not a spatial layer: {other:?}"),
+            }
+        };
+        assert_eq!(padding(json!(2)), vec![(2, 2), (2, 2)]);
+        assert_eq!(padding(json!([1, 3])), vec![(1, 1), (3, 3)]);
+        assert_eq!(padding(json!([[1, 2], [0, 3]])), vec![(1, 2), (0, 3)]);
+        assert_eq!(padding(Value::Null), vec![(1, 1), (1, 1)]);
+        let (spec, shape) = read(&[6, 1], "Cropping1D", json!({"cropping": [2, 1]})).unwrap();
+        assert_eq!(
+            spec,
+            LayerSpec::Spatial {
+                kind: SpatialKind::Cropping,
+                amounts: vec![(2, 1)]
+            }
+        );
+        assert_eq!(shape, vec![3, 1]);
+        // Keras's Cropping2D crops nothing by default.
+        let (_, shape) = read(&[4, 4, 1], "Cropping2D", json!({})).unwrap();
+        assert_eq!(shape, vec![4, 4, 1]);
+    }
+
+    #[test]
+    fn upsampling_size_and_interpolation() {
+        let (spec, shape) = read(&[2, 3, 1], "UpSampling2D", json!({"size": 3})).unwrap();
+        assert_eq!(
+            spec,
+            LayerSpec::Spatial {
+                kind: SpatialKind::UpSampling,
+                amounts: vec![(3, 3), (3, 3)]
+            }
+        );
+        assert_eq!(shape, vec![6, 9, 1]);
+        let err = read(
+            &[2, 3, 1],
+            "UpSampling2D",
+            json!({"interpolation": "bilinear"}),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "layer 1 (\"layer\", UpSampling2D): interpolation \"bilinear\" is not supported; kerust upsamples with \"nearest\" only"
+        );
+    }
+
+    #[test]
+    fn batch_norm_axis_forms() {
+        for axis in [json!(-1), json!(3), json!([-1])] {
+            let (spec, _) =
+                read(&[2, 2, 5], "BatchNormalization", json!({ "axis": axis })).unwrap();
+            assert!(
+                matches!(spec, LayerSpec::BatchNormalization { .. }),
+                "axis {axis}"
+            );
+        }
+        let err = read(&[2, 2, 5], "BatchNormalization", json!({"axis": 1}))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "layer 1 (\"layer\", BatchNormalization): axis 1 is not supported; kerust normalizes the last axis (-1) only"
+        );
+    }
+
+    #[test]
+    fn rescaling_offset_defaults_to_zero() {
+        let (spec, _) = read(&[3], "Rescaling", json!({"scale": 2.5})).unwrap();
+        assert_eq!(
+            spec,
+            LayerSpec::Rescaling {
+                scale: 2.5,
+                offset: 0.0
+            }
+        );
+        let err = read(&[3], "Rescaling", json!({})).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "config.json is invalid: layer 1 (\"layer\", Rescaling): `scale` must be a number, got null"
+        );
+    }
+}
