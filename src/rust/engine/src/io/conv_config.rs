@@ -176,6 +176,9 @@ pub(super) fn write_layer(
                             Value::from(sizes)
                         },
                     );
+                    // NOTE: upsampling layers repeat values (nearest) only. A
+                    // layer with another interpolation needs it in its spec,
+                    // or it would be saved as "nearest".
                     if rank == 2 {
                         set("interpolation", Value::from("nearest"));
                     }
