@@ -820,3 +820,29 @@ test_that("invalid layer config names file and layer", {
     expect_error(load_model(edited), case[[3]], fixed = TRUE, class = "kerust_error")
   }
 })
+
+test_that("format version 1 CNN file still loads", {
+  # fixtures/cnn-format-1.keras was written by kerust 0.1.0 with
+  # fixtures/make-cnn-fixture.R, which printed the values below.
+  model <- load_model(fixture("cnn-format-1.keras"))
+  expect_identical(model$name, "fixture_cnn")
+  expect_identical(
+    vapply(model$layers, function(l) l$class_name, ""),
+    c("Rescaling", "Conv2D", "BatchNormalization", "MaxPooling2D", "ZeroPadding2D", "Cropping2D",
+      "UpSampling2D", "SpatialDropout2D", "AveragePooling2D", "GlobalAveragePooling2D", "Dense")
+  )
+  expect_identical(model$layers[[3]]$config$momentum, 0.8)
+  expect_identical(model$layers[[8]]$config$seed, 2)
+  weights <- get_weights(model)
+  expect_identical(weights[[5]], array(c(0.13192978501319885, 0.024986550211906433, 0.008956574834883213)))
+  expect_identical(weights[[6]], array(c(0.44603085517883301, 0.41465777158737183, 0.4107755720615387)))
+  x <- array(abs(sin(seq_len(8 * 36))) * 255, c(8, 6, 6, 1))
+  expected <- matrix(c(
+    0.46717604994773865, 0.53282392024993896,
+    0.46343499422073364, 0.53656500577926636,
+    0.45713451504707336, 0.54286545515060425
+  ), 3, 2, byrow = TRUE)
+  expect_equal(predict(model, x[1:3, , , , drop = FALSE], verbose = 0), expected, tolerance = 1e-6)
+  history <- model |> fit(x, rep(0:1, 4), epochs = 3, initial_epoch = 3, batch_size = 4, verbose = 0)
+  expect_identical(history$params$epochs, 3L)
+})
