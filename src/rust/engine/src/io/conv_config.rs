@@ -320,14 +320,20 @@ impl Fields<'_> {
         Ok((initializer, seed))
     }
 
-    /// Sets the regularizer under `key` on weight `weight` of the layer just
-    /// added, when the key names one and the layer has the weight (a
-    /// `bias_regularizer` of a layer without bias does nothing, as in keras).
-    fn set_regularizer(&self, model: &mut Model, key: &str, weight: &str) -> Result<()> {
+    /// Sets the regularizer under `key` on weight `weight` of layer `name`,
+    /// the layer just added, when the key names one and the layer has the
+    /// weight (a `bias_regularizer` of a layer without bias does nothing, as
+    /// in keras).
+    fn set_regularizer(
+        &self,
+        model: &mut Model,
+        name: &str,
+        key: &str,
+        weight: &str,
+    ) -> Result<()> {
         let Some(reg) = self.regularizer(key)? else {
             return Ok(());
         };
-        let name = self.get("name").and_then(Value::as_str).unwrap_or("");
         let has_weight = model
             .layers()
             .last()
@@ -371,18 +377,11 @@ pub(super) fn add_layer(
     } else if let Some(rank) = rank_of(class_name, "UpSampling") {
         add_upsampling_layer(model, name, rank, f)
     } else if let Some(rank) = rank_of(class_name, "SpatialDropout") {
-        f.channels_last()
-            .and_then(|()| Ok((f.rate("rate")?, f.seed("seed")?)))
-            .and_then(|(rate, seed)| add_spatial_dropout(model, name, rank, rate, seed))
+        add_spatial_dropout_layer(model, name, rank, f)
     } else if class_name == "BatchNormalization" {
         add_batch_norm_layer(model, name, f)
     } else if class_name == "Rescaling" {
-        let offset = match f.get("offset") {
-            None => Ok(0.0),
-            Some(_) => f.number("offset"),
-        };
-        f.number("scale")
-            .and_then(|scale| add_rescaling(model, name, scale, offset?))
+        add_rescaling_layer(model, name, f)
     } else {
         return None;
     };
@@ -409,8 +408,8 @@ fn add_conv_layer(model: &mut Model, name: &str, rank: usize, f: &Fields) -> Res
     let kernel = f.initializer_pair("kernel_initializer", Initializer::GlorotUniform)?;
     let bias = f.initializer_pair("bias_initializer", Initializer::Zeros)?;
     add_conv(model, name, &config, &kernel, &bias)?;
-    f.set_regularizer(model, "kernel_regularizer", "kernel")?;
-    f.set_regularizer(model, "bias_regularizer", "bias")
+    f.set_regularizer(model, name, "kernel_regularizer", "kernel")?;
+    f.set_regularizer(model, name, "bias_regularizer", "bias")
 }
 
 fn add_pool_layer(
@@ -466,6 +465,19 @@ fn add_upsampling_layer(model: &mut Model, name: &str, rank: usize, f: &Fields) 
     add_spatial(model, name, SpatialKind::UpSampling, &amounts)
 }
 
+fn add_spatial_dropout_layer(model: &mut Model, name: &str, rank: usize, f: &Fields) -> Result<()> {
+    f.channels_last()?;
+    add_spatial_dropout(model, name, rank, f.rate("rate")?, f.seed("seed")?)
+}
+
+fn add_rescaling_layer(model: &mut Model, name: &str, f: &Fields) -> Result<()> {
+    let offset = match f.get("offset") {
+        None => 0.0,
+        Some(_) => f.number("offset")?,
+    };
+    add_rescaling(model, name, f.number("scale")?, offset)
+}
+
 fn add_batch_norm_layer(model: &mut Model, name: &str, f: &Fields) -> Result<()> {
     f.require_null(&["beta_constraint", "gamma_constraint", "renorm_clipping"])?;
     // The axis of the channels, as -1 or as its index in the batch shape.
@@ -509,8 +521,8 @@ fn add_batch_norm_layer(model: &mut Model, name: &str, f: &Fields) -> Result<()>
         moving_variance: f.initializer_pair("moving_variance_initializer", Initializer::Ones)?,
     };
     add_batch_norm(model, name, &config, &initializers)?;
-    f.set_regularizer(model, "gamma_regularizer", "gamma")?;
-    f.set_regularizer(model, "beta_regularizer", "beta")
+    f.set_regularizer(model, name, "gamma_regularizer", "gamma")?;
+    f.set_regularizer(model, name, "beta_regularizer", "beta")
 }
 
 #[cfg(test)]
