@@ -136,7 +136,9 @@ resolve_initializer <- function(x, arg, call = sys.call(-1)) {
       call = call
     )
   }
-  new_initializer(x)
+  # The constructor with its defaults, so that a name and the equivalent
+  # object (as a loaded model describes its layers) are identical.
+  get(paste0("initializer_", x), mode = "function")()
 }
 
 #' @export

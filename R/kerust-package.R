@@ -35,6 +35,22 @@ unique_name <- function(base) {
   paste0(base, "_", count + 1L)
 }
 
+# Marks `name` (`base` or `base_<n>`) as taken, so that unique_name(base)
+# continues after it: once a loaded model has a layer "conv2d_3", the next
+# default name is "conv2d_4".
+reserve_name <- function(name) {
+  base <- name
+  number <- 0L
+  if (grepl("_[0-9]{1,9}$", name)) {
+    base <- sub("_[0-9]+$", "", name)
+    number <- as.integer(sub("^.*_", "", name))
+  }
+  count <- .names[[base]]
+  if (is.null(count) || count < number) {
+    .names[[base]] <- number
+  }
+}
+
 # Draws a seed for the engine from R's random number generator, so that
 # set.seed() makes model building and training reproducible.
 draw_seed <- function() {

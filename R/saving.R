@@ -18,7 +18,9 @@
 #'
 #' The file is a zip archive laid out like Keras 3's `.keras` files:
 #' `metadata.json` names kerust and the format version, `config.json`
-#' describes the model in Keras's config format, and
+#' describes the model in Keras's config format (each layer under its Keras
+#' class name with the keys Keras 3 writes, so Keras 3 reads the
+#' architecture), and
 #' `model.weights.safetensors` holds the weights and the optimizer state in
 #' the safetensors format. Keras itself stores the weights as HDF5
 #' (`model.weights.h5`); kerust cannot read those yet and says so.
@@ -379,6 +381,8 @@ model_from_engine <- function(ptr, call = sys.call(-1)) {
   # seed a rebuild from the layer objects, which a built model never needs.
   model <- new_model(info$name, as.integer(info$input_shape), NA_real_)
   model$layers <- lapply(info$layers, layer_from_description)
+  # Layers added later get default names that the loaded ones do not use.
+  for (layer in model$layers) reserve_name(layer$name)
   model$ptr <- ptr
   if (!is.null(info$compiled)) {
     model$compiled <- compiled_from_description(info$compiled)
@@ -393,19 +397,23 @@ call_constructor <- function(prefix, name, args) {
   do.call(get(paste0(prefix, name), envir = asNamespace("kerust"), mode = "function"), args)
 }
 
+# Creates the layer object of an engine layer description: `d$type` names
+# the layer function and `d$args` its arguments, with each initializer
+# given as list(name, args) and each regularizer as list(l1, l2).
+# NOTE: the engine keeps rates, momentum and epsilon as float32 and
+# describes each by the shortest decimal of its float32. A value such as 0.3
+# comes back unchanged, but rate = 1 / 3 comes back as 0.33333334.
 layer_from_description <- function(d) {
   args <- d$args
-  for (arg in c("kernel_initializer", "bias_initializer")) {
-    if (!is.null(args[[arg]])) {
-      args[[arg]] <- call_constructor("initializer_", args[[arg]]$name, args[[arg]]$args)
-    }
+  for (arg in grep("_initializer$", names(args), value = TRUE)) {
+    args[[arg]] <- call_constructor("initializer_", args[[arg]]$name, args[[arg]]$args)
   }
-  for (arg in c("kernel_regularizer", "bias_regularizer", "activity_regularizer")) {
+  for (arg in grep("_regularizer$", names(args), value = TRUE)) {
     if (!is.null(args[[arg]])) {
       args[[arg]] <- regularizer_l1_l2(l1 = args[[arg]]$l1, l2 = args[[arg]]$l2)
     }
   }
-  call_constructor("layer_", d$type, c(list(NULL), args, list(name = d$name)))
+  layer_spec(call_constructor("layer_", d$type, c(list(NULL), args, list(name = d$name))))
 }
 
 compiled_from_description <- function(d) {

@@ -575,3 +575,274 @@ test_that("regularizers, noise and schedules are saved", {
   loaded |> fit(data$x, data$y, epochs = 4, initial_epoch = 3, batch_size = 8, verbose = 0)
   expect_identical(get_weights(loaded), get_weights(straight))
 })
+
+# A CNN with every convolution, pooling, normalization, spatial and
+# preprocessing layer: a 2D part, reshaped into 3D and then 1D parts, and
+# the six global poolings. Each layer uses some non-default arguments.
+every_layer_cnn <- function(seed = 1) {
+  set.seed(seed)
+  model <- keras_model_sequential(input_shape = c(8, 8, 2), name = "every_layer") |>
+    layer_rescaling(1 / 255, offset = -0.5) |>
+    layer_conv_2d(4, 3, padding = "same", activation = "relu",
+      kernel_initializer = initializer_he_normal(seed = 1), kernel_regularizer = regularizer_l2(0.01),
+      activity_regularizer = regularizer_l1(0.001)) |>
+    layer_batch_normalization(momentum = 0.9, gamma_regularizer = regularizer_l2(0.01)) |>
+    layer_max_pooling_2d() |>
+    layer_average_pooling_2d(c(2, 1), strides = 1, padding = "same") |>
+    layer_zero_padding_2d(list(c(1, 2), c(0, 1))) |>
+    layer_cropping_2d(list(c(1, 0), c(0, 1))) |>
+    layer_upsampling_2d(c(1, 2)) |>
+    layer_spatial_dropout_2d(0.2, seed = 3) |>
+    layer_conv_2d(4, c(2, 3), dilation_rate = c(2, 1), groups = 2, use_bias = FALSE,
+      kernel_initializer = initializer_random_normal(stddev = 0.3, seed = 2)) |>
+    layer_reshape(c(2, 2, 6, 4)) |>
+    layer_conv_3d(4, c(1, 2, 3), padding = "same", groups = 2, bias_regularizer = regularizer_l1(0.001)) |>
+    layer_max_pooling_3d(c(1, 1, 2)) |>
+    layer_average_pooling_3d(1) |>
+    layer_zero_padding_3d(1) |>
+    layer_cropping_3d(list(c(1, 0), c(0, 1), c(1, 1))) |>
+    layer_upsampling_3d(c(1, 1, 2)) |>
+    layer_spatial_dropout_3d(0.1) |>
+    layer_batch_normalization(center = FALSE, epsilon = 1e-5) |>
+    layer_reshape(c(54, 4)) |>
+    layer_conv_1d(4, 3, padding = "causal", dilation_rate = 2, activation = "tanh",
+      bias_initializer = initializer_constant(0.1)) |>
+    layer_max_pooling_1d() |>
+    layer_average_pooling_1d(3, strides = 1, padding = "same") |>
+    layer_zero_padding_1d(c(1, 2)) |>
+    layer_cropping_1d(c(0, 1)) |>
+    layer_upsampling_1d(2) |>
+    layer_spatial_dropout_1d(0.1, seed = 7) |>
+    layer_conv_1d(4, 2, strides = 2) |>
+    layer_global_max_pooling_1d(keepdims = TRUE) |>
+    layer_global_average_pooling_1d(keepdims = TRUE) |>
+    layer_reshape(c(1, 1, 4)) |>
+    layer_global_max_pooling_2d(keepdims = TRUE) |>
+    layer_global_average_pooling_2d(keepdims = TRUE) |>
+    layer_reshape(c(1, 1, 1, 4)) |>
+    layer_global_max_pooling_3d(keepdims = TRUE) |>
+    layer_global_average_pooling_3d() |>
+    layer_dense(3, activation = "softmax")
+  model |> compile(optimizer = "adam", loss = "sparse_categorical_crossentropy", metrics = "accuracy")
+  model
+}
+
+cnn_data <- function(n = 12) {
+  set.seed(21)
+  list(x = array(runif(n * 8 * 8 * 2, 0, 255), c(n, 8, 8, 2)), y = sample(0:2, n, TRUE))
+}
+
+# Checks that `loaded` is `model` again: weights, predictions, layer
+# objects and summary.
+expect_same_model <- function(loaded, model, x) {
+  expect_identical(get_weights(loaded), get_weights(model))
+  expect_identical(predict(loaded, x, verbose = 0), predict(model, x, verbose = 0))
+  expect_identical(loaded$layers, model$layers)
+  expect_identical(capture.output(summary(loaded)), capture.output(summary(model)))
+}
+
+test_that("every layer type round-trips", {
+  data <- cnn_data()
+  model <- every_layer_cnn()
+  model |> fit(data$x, data$y, epochs = 2, batch_size = 4, verbose = 0)
+
+  path <- temp_path(".keras")
+  save_model(model, path)
+  expect_same_model(load_model(path), model, data$x)
+  expect_same_model(unserialize_model(serialize_model(model)), model, data$x)
+  rds <- temp_path(".rds")
+  saveRDS(model, rds)
+  expect_same_model(readRDS(rds), model, data$x)
+
+  weights <- temp_path(".weights.safetensors")
+  save_model_weights(model, weights)
+  other <- every_layer_cnn(seed = 2)
+  expect_false(identical(get_weights(other), get_weights(model)))
+  load_model_weights(other, weights)
+  expect_identical(get_weights(other), get_weights(model))
+  expect_identical(predict(other, data$x, verbose = 0), predict(model, data$x, verbose = 0))
+})
+
+test_that("loaded CNN takes more layers", {
+  data <- cnn_data()
+  model <- every_layer_cnn()
+  n <- length(model$layers)
+  path <- temp_path(".keras")
+  save_model(model, path)
+  # A new session: default names start again, and must skip the loaded ones.
+  code <- sprintf(paste(
+    "library(kerust)",
+    "m <- load_model('%s')",
+    "m |> layer_dense(2) |> layer_activation('softmax')",
+    "cat(vapply(m$layers, function(l) l$name, ''), sep = '\\n')",
+    sep = "; "
+  ), path)
+  names <- run_rscript(code)
+  expect_length(names, n + 2)
+  expect_false(anyDuplicated(names) > 0)
+  expect_match(names[n + 1], "^dense_[0-9]+$")
+
+  loaded <- load_model(path)
+  loaded |> layer_dense(2)
+  expect_identical(dim(predict(loaded, data$x, verbose = 0)), c(12L, 2L))
+})
+
+test_that("batch normalization statistics survive", {
+  data <- cnn_data()
+  model <- every_layer_cnn()
+  before <- get_weights(model)
+  model |> fit(data$x, data$y, epochs = 2, batch_size = 4, verbose = 0)
+  # Weights 5 and 6 are the moving mean and variance of the first
+  # BatchNormalization (after the kernel and bias of the convolution, and
+  # its gamma and beta).
+  moving <- get_weights(model)[5:6]
+  expect_false(any(moving[[1]] == before[[5]]))
+  expect_false(any(moving[[2]] == before[[6]]))
+
+  loaded <- load_model(serialize_model(model))
+  expect_identical(get_weights(loaded)[5:6], moving)
+  expect_output(summary(loaded), "Non-trainable params: 16 ")
+})
+
+test_that("resumed CNN training repeats uninterrupted training", {
+  data <- cnn_data(n = 20)
+  build <- function(dropout_seed) {
+    set.seed(8)
+    model <- keras_model_sequential(input_shape = c(8, 8, 2)) |>
+      layer_rescaling(1 / 255) |>
+      layer_conv_2d(6, 3, activation = "relu") |>
+      layer_batch_normalization() |>
+      layer_max_pooling_2d() |>
+      layer_spatial_dropout_2d(0.3, seed = dropout_seed) |>
+      layer_conv_2d(4, 2, padding = "same") |>
+      layer_global_average_pooling_2d() |>
+      layer_dense(3, activation = "softmax")
+    model |> compile(optimizer = "adam", loss = "sparse_categorical_crossentropy")
+    model
+  }
+  for (dropout_seed in list(NULL, 4)) {
+    straight <- build(dropout_seed)
+    straight |> fit(data$x, data$y, epochs = 5, batch_size = 8, verbose = 0)
+
+    first <- build(dropout_seed)
+    first |> fit(data$x, data$y, epochs = 3, batch_size = 8, verbose = 0)
+    path <- temp_path(".keras")
+    save_model(first, path)
+    resumed <- load_model(path)
+    resumed |> fit(data$x, data$y, epochs = 5, initial_epoch = 4, batch_size = 8, verbose = 0)
+    expect_identical(get_weights(resumed), get_weights(straight))
+  }
+})
+
+test_that("config.json uses keras names and keys", {
+  path <- temp_path(".keras")
+  save_model(every_layer_cnn(), path)
+  config <- zip_text(path, "config.json")
+  # Key order aside, these are the forms Keras 3.15.1 writes for the same
+  # layers; src/rust/engine/tests/layer_configs.rs compares whole layer
+  # configs with Keras's (tools/golden/make_golden_layer_configs.py).
+  expected <- c(
+    "\"class_name\":\"Rescaling\"", "\"offset\":-0.5", "\"scale\":0.00392156862745098",
+    "\"class_name\":\"Conv2D\"", "\"kernel_size\":[3,3]", "\"strides\":[1,1]",
+    "\"dilation_rate\":[2,1]", "\"groups\":2", "\"data_format\":\"channels_last\"",
+    "\"kernel_initializer\":{\"class_name\":\"HeNormal\",\"config\":{\"seed\":1}",
+    "\"kernel_regularizer\":{\"class_name\":\"L1L2\",\"config\":{\"l1\":0.0,\"l2\":0.01}",
+    "\"class_name\":\"BatchNormalization\"", "\"axis\":-1", "\"momentum\":0.9", "\"epsilon\":0.00001",
+    "\"gamma_regularizer\":{\"class_name\":\"L1L2\"", "\"renorm\":false",
+    "\"class_name\":\"MaxPooling2D\"", "\"pool_size\":[2,2]",
+    "\"class_name\":\"AveragePooling2D\",\"config\":{\"data_format\":\"channels_last\",\"dtype\"",
+    "\"class_name\":\"ZeroPadding2D\"", "\"padding\":[[1,2],[0,1]]",
+    "\"class_name\":\"Cropping2D\"", "\"cropping\":[[1,0],[0,1]]",
+    "\"class_name\":\"UpSampling2D\"", "\"interpolation\":\"nearest\"", "\"size\":[1,2]",
+    "\"class_name\":\"SpatialDropout2D\"", "\"dtype\":\"float32\"", "\"seed\":3",
+    "\"class_name\":\"Conv3D\"", "\"kernel_size\":[1,2,3]",
+    "\"class_name\":\"MaxPooling3D\"", "\"class_name\":\"AveragePooling3D\"",
+    "\"class_name\":\"ZeroPadding3D\"", "\"padding\":[[1,1],[1,1],[1,1]]",
+    "\"class_name\":\"Cropping3D\"", "\"class_name\":\"UpSampling3D\"", "\"class_name\":\"SpatialDropout3D\"",
+    "\"class_name\":\"Conv1D\"", "\"padding\":\"causal\"", "\"kernel_size\":[3]",
+    "\"class_name\":\"MaxPooling1D\"", "\"class_name\":\"AveragePooling1D\"",
+    "\"class_name\":\"ZeroPadding1D\"", "\"padding\":[1,2]",
+    "\"class_name\":\"Cropping1D\"", "\"cropping\":[0,1]",
+    "\"class_name\":\"UpSampling1D\"", "\"size\":2,\"trainable\"",
+    "\"class_name\":\"SpatialDropout1D\"", "\"seed\":7",
+    "\"class_name\":\"GlobalMaxPooling1D\"", "\"class_name\":\"GlobalAveragePooling1D\"",
+    "\"class_name\":\"GlobalMaxPooling2D\"", "\"class_name\":\"GlobalAveragePooling2D\"",
+    "\"class_name\":\"GlobalMaxPooling3D\"", "\"class_name\":\"GlobalAveragePooling3D\"",
+    "\"keepdims\":true", "\"keepdims\":false"
+  )
+  found <- vapply(expected, grepl, NA, x = config, fixed = TRUE)
+  expect_identical(expected[!found], character())
+  # Keras writes no build_config for pooling and spatial dropout layers
+  # (config.json's keys are sorted, so a build_config comes first).
+  for (class_name in c("MaxPooling2D", "GlobalAveragePooling3D", "SpatialDropout1D")) {
+    expect_match(config, sprintf("\"registered_name\":null},{\"class_name\":\"%s\"", class_name), fixed = TRUE)
+  }
+  expect_match(config, "{\"build_config\":{\"input_shape\":[null,8,8,4]},\"class_name\":\"BatchNormalization\"", fixed = TRUE)
+})
+
+# Writes a copy of the .keras file `path` whose config.json has `from`
+# replaced by `to`, and returns the copy's path.
+edited_model_file <- function(path, from, to) {
+  dir <- temp_dir()
+  utils::unzip(path, exdir = dir)
+  config <- file.path(dir, "config.json")
+  text <- readLines(config, warn = FALSE)
+  expect_match(text, from, fixed = TRUE)
+  writeLines(sub(from, to, text, fixed = TRUE), config, sep = "")
+  edited <- file.path(dir, "edited.keras")
+  files <- file.path(dir, c("metadata.json", "config.json", "model.weights.safetensors"))
+  utils::zip(edited, files, flags = "-jq0")
+  edited
+}
+
+test_that("invalid layer config names file and layer", {
+  skip_if(!nzchar(Sys.which("zip")), "needs the zip program")
+  set.seed(1)
+  model <- keras_model_sequential(input_shape = c(6, 6, 1)) |>
+    layer_conv_2d(3, 2, name = "features") |>
+    layer_max_pooling_2d(name = "pool") |>
+    layer_spatial_dropout_2d(0.2, name = "drop")
+  path <- temp_path(".keras")
+  save_model(model, path)
+  cases <- list(
+    list("\"filters\":3", "\"filters\":-3", "layer 1 (\"features\", Conv2D): `filters` must be a positive integer, got -3"),
+    list("\"padding\":\"valid\",\"strides\":[1,1]", "\"padding\":\"full\",\"strides\":[1,1]",
+      "layer 1 (\"features\", Conv2D): `padding` must be \"valid\" or \"same\", got \"full\""),
+    list("\"pool_size\":[2,2]", "\"pool_size\":[2,0]",
+      "layer 2 (\"pool\", MaxPooling2D): `pool_size` must be a positive integer or a list of 2 of them, got [2,0]"),
+    list("\"rate\":0.2", "\"rate\":1.2", "layer 3 (\"drop\", SpatialDropout2D): `rate` must be a number in [0, 1), got 1.2"),
+    list("\"data_format\":\"channels_last\"", "\"data_format\":\"channels_first\"",
+      "layer 1 (\"features\", Conv2D): data_format \"channels_first\" is not supported; kerust uses channels_last")
+  )
+  for (case in cases) {
+    edited <- edited_model_file(path, case[[1]], case[[2]])
+    expect_error(load_model(edited), sprintf("cannot load \"%s\": ", edited), fixed = TRUE, class = "kerust_error")
+    expect_error(load_model(edited), case[[3]], fixed = TRUE, class = "kerust_error")
+  }
+})
+
+test_that("format version 1 CNN file still loads", {
+  # fixtures/cnn-format-1.keras was written by kerust 0.1.0 with
+  # fixtures/make-cnn-fixture.R, which printed the values below.
+  model <- load_model(fixture("cnn-format-1.keras"))
+  expect_identical(model$name, "fixture_cnn")
+  expect_identical(
+    vapply(model$layers, function(l) l$class_name, ""),
+    c("Rescaling", "Conv2D", "BatchNormalization", "MaxPooling2D", "ZeroPadding2D", "Cropping2D",
+      "UpSampling2D", "SpatialDropout2D", "AveragePooling2D", "GlobalAveragePooling2D", "Dense")
+  )
+  expect_identical(model$layers[[3]]$config$momentum, 0.8)
+  expect_identical(model$layers[[8]]$config$seed, 2)
+  weights <- get_weights(model)
+  expect_identical(weights[[5]], array(c(0.13192978501319885, 0.024986550211906433, 0.008956574834883213)))
+  expect_identical(weights[[6]], array(c(0.44603085517883301, 0.41465777158737183, 0.4107755720615387)))
+  x <- array(abs(sin(seq_len(8 * 36))) * 255, c(8, 6, 6, 1))
+  expected <- matrix(c(
+    0.46717604994773865, 0.53282392024993896,
+    0.46343499422073364, 0.53656500577926636,
+    0.45713451504707336, 0.54286545515060425
+  ), 3, 2, byrow = TRUE)
+  expect_equal(predict(model, x[1:3, , , , drop = FALSE], verbose = 0), expected, tolerance = 1e-6)
+  history <- model |> fit(x, rep(0:1, 4), epochs = 3, initial_epoch = 3, batch_size = 4, verbose = 0)
+  expect_identical(history$params$epochs, 3L)
+})

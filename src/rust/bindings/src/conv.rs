@@ -211,7 +211,7 @@ fn rs_add_spatial_dropout(model: Robj, name: &str, rank: i32, rate: f64, seed: f
 fn rs_add_rescaling(model: Robj, name: &str, scale: f64, offset: f64) -> Result<()> {
     guard(|| {
         with_model(&model, |m| {
-            add_rescaling(m, name, scale as f32, offset as f32).map_err(engine_err)
+            add_rescaling(m, name, scale, offset).map_err(engine_err)
         })
     })
 }

@@ -20,6 +20,7 @@ mod convert;
 mod errors;
 mod graph;
 mod image;
+mod layer_descriptions;
 mod metrics;
 mod observer;
 mod saving;

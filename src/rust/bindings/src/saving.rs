@@ -21,6 +21,7 @@ use engine::optim::{Optimizer, OptimizerKind};
 use engine::regularizers::Regularizer;
 
 use crate::errors::{engine_err, guard, r_error};
+use crate::layer_descriptions::conv_layer_description;
 
 /// Runs `f` with read access to the model. Reading is also allowed while
 /// `fit()` trains the model, so a checkpoint callback can save it.
@@ -134,7 +135,7 @@ fn rs_load_weights_file(model: Robj, path: &str, skip_mismatch: bool) -> Result<
 
 /// Converts an f32 to the double of its shortest decimal, so R prints
 /// `0.001` rather than `0.0010000000474974513`.
-fn short(v: f32) -> f64 {
+pub(crate) fn short(v: f32) -> f64 {
     format!("{v}").parse().unwrap_or(v as f64)
 }
 
@@ -142,13 +143,13 @@ fn named(pairs: Vec<(&str, Robj)>) -> Robj {
     List::from_pairs(pairs).into()
 }
 
-fn seed_robj(seed: Option<u64>) -> Robj {
+pub(crate) fn seed_robj(seed: Option<u64>) -> Robj {
     seed.map(|s| Robj::from(s as f64))
         .unwrap_or_else(|| ().into())
 }
 
 /// Describes an initializer as the name and arguments of `initializer_<name>()`.
-fn initializer_description(spec: &InitializerSpec) -> Robj {
+pub(crate) fn initializer_description(spec: &InitializerSpec) -> Robj {
     let seed = || ("seed", seed_robj(spec.seed));
     let (name, args): (&str, Vec<(&str, Robj)>) = match spec.initializer {
         Initializer::GlorotUniform => ("glorot_uniform", vec![seed()]),
@@ -177,7 +178,7 @@ fn initializer_description(spec: &InitializerSpec) -> Robj {
     named(vec![("name", name.into()), ("args", named(args))])
 }
 
-fn regularizer_description(reg: Option<Regularizer>) -> Robj {
+pub(crate) fn regularizer_description(reg: Option<Regularizer>) -> Robj {
     match reg {
         Some(r) => named(vec![("l1", short(r.l1).into()), ("l2", short(r.l2).into())]),
         None => ().into(),
@@ -188,7 +189,7 @@ fn regularizer_description(reg: Option<Regularizer>) -> Robj {
 /// arguments.
 fn layer_description(m: &Model, index: usize, spec: &LayerSpec) -> Robj {
     let name = m.layers()[index].name();
-    let (kind, mut args): (&str, Vec<(&str, Robj)>) = match spec {
+    let (kind, mut args): (String, Vec<(&str, Robj)>) = match spec {
         LayerSpec::Dense {
             units,
             activation,
@@ -196,7 +197,7 @@ fn layer_description(m: &Model, index: usize, spec: &LayerSpec) -> Robj {
             kernel_initializer,
             bias_initializer,
         } => (
-            "dense",
+            "dense".into(),
             vec![
                 ("units", (*units as f64).into()),
                 ("activation", activation.name().into()),
@@ -219,50 +220,55 @@ fn layer_description(m: &Model, index: usize, spec: &LayerSpec) -> Robj {
                 ),
             ],
         ),
-        LayerSpec::Activation { activation } => {
-            ("activation", vec![("activation", activation.name().into())])
-        }
+        LayerSpec::Activation { activation } => (
+            "activation".into(),
+            vec![("activation", activation.name().into())],
+        ),
         LayerSpec::Dropout { rate, seed } => (
-            "dropout",
+            "dropout".into(),
             vec![("rate", short(*rate).into()), ("seed", seed_robj(*seed))],
         ),
-        LayerSpec::Flatten => ("flatten", vec![]),
+        LayerSpec::Flatten => ("flatten".into(), vec![]),
         LayerSpec::Reshape { target_shape } => {
             let shape: Vec<f64> = target_shape.iter().map(|&d| d as f64).collect();
-            ("reshape", vec![("target_shape", shape.into())])
+            ("reshape".into(), vec![("target_shape", shape.into())])
         }
         LayerSpec::Noise { kind, seed } => {
             let seed = ("seed", seed_robj(*seed));
             match *kind {
                 NoiseKind::Gaussian { stddev } => (
-                    "gaussian_noise",
+                    "gaussian_noise".into(),
                     vec![("stddev", short(stddev).into()), seed],
                 ),
-                NoiseKind::GaussianDropout { rate } => {
-                    ("gaussian_dropout", vec![("rate", short(rate).into()), seed])
-                }
-                NoiseKind::AlphaDropout { rate } => {
-                    ("alpha_dropout", vec![("rate", short(rate).into()), seed])
-                }
+                NoiseKind::GaussianDropout { rate } => (
+                    "gaussian_dropout".into(),
+                    vec![("rate", short(rate).into()), seed],
+                ),
+                NoiseKind::AlphaDropout { rate } => (
+                    "alpha_dropout".into(),
+                    vec![("rate", short(rate).into()), seed],
+                ),
             }
         }
         LayerSpec::ActivityRegularization => {
             let reg = m.activity_regularizer(index).unwrap_or_default();
             (
-                "activity_regularization",
+                "activity_regularization".into(),
                 vec![("l1", short(reg.l1).into()), ("l2", short(reg.l2).into())],
             )
         }
+        other => conv_layer_description(m, index, other),
     };
-    // Of kerust's layer functions, only layer_dense() takes an activity regularizer.
-    if matches!(spec, LayerSpec::Dense { .. }) {
+    // Of kerust's layer functions, the dense and convolution layers take an
+    // activity regularizer.
+    if matches!(spec, LayerSpec::Dense { .. } | LayerSpec::Conv { .. }) {
         args.push((
             "activity_regularizer",
             regularizer_description(m.activity_regularizer(index)),
         ));
     }
     named(vec![
-        ("type", kind.into()),
+        ("type", kind.as_str().into()),
         ("name", name.into()),
         ("args", named(args)),
     ])

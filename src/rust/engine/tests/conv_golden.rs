@@ -109,8 +109,8 @@ fn amounts(value: &Value, rank: usize) -> Vec<(usize, usize)> {
 /// Builds the engine layer of a golden case.
 fn build(class_name: &str, config: &Value, input: &[usize]) -> engine::Result<Box<dyn Layer>> {
     if class_name == "Rescaling" {
-        let scale = config["scale"].as_f64().unwrap() as f32;
-        let offset = config["offset"].as_f64().unwrap_or(0.0) as f32;
+        let scale = config["scale"].as_f64().unwrap();
+        let offset = config["offset"].as_f64().unwrap_or(0.0);
         return Ok(Box::new(Rescaling::new("layer", input, scale, offset)?));
     }
     let rank = rank_of(class_name);

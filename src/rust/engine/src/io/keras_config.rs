@@ -19,6 +19,7 @@ use crate::metrics::{Metric, MetricKind};
 use crate::model::{size_of, Compiled, Model};
 use crate::regularizers::Regularizer;
 
+use super::conv_config;
 use super::metric_config;
 use super::optimizer;
 
@@ -34,13 +35,13 @@ pub fn f32_value(v: f32) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn f64_value(v: f64) -> Value {
+pub(super) fn f64_value(v: f64) -> Value {
     serde_json::Number::from_f64(v)
         .map(Value::Number)
         .unwrap_or(Value::Null)
 }
 
-fn seed_value(seed: Option<u64>) -> Value {
+pub(super) fn seed_value(seed: Option<u64>) -> Value {
     seed.map(Value::from).unwrap_or(Value::Null)
 }
 
@@ -65,7 +66,7 @@ fn batch_shape(shape: &[usize]) -> Value {
     Value::Array(dims)
 }
 
-fn activation_value(layer: &str, a: Activation) -> Result<Value> {
+pub(super) fn activation_value(layer: &str, a: Activation) -> Result<Value> {
     // Keras writes built-in activations by name, so only their default
     // parameters can be written.
     match Activation::from_name(a.name()) {
@@ -76,7 +77,7 @@ fn activation_value(layer: &str, a: Activation) -> Result<Value> {
     }
 }
 
-fn initializer_value(spec: &InitializerSpec) -> Value {
+pub(super) fn initializer_value(spec: &InitializerSpec) -> Value {
     let seed = seed_value(spec.seed);
     let (class_name, config) = match spec.initializer {
         Initializer::GlorotUniform => ("GlorotUniform", json!({ "seed": seed })),
@@ -108,7 +109,7 @@ fn initializer_value(spec: &InitializerSpec) -> Value {
     keras_object("keras.initializers", class_name, config)
 }
 
-fn regularizer_value(reg: Option<Regularizer>) -> Value {
+pub(super) fn regularizer_value(reg: Option<Regularizer>) -> Value {
     match reg {
         Some(r) => keras_object(
             "keras.regularizers",
@@ -207,6 +208,7 @@ fn layer_value(model: &Model, index: usize, input: &[usize]) -> Result<Value> {
             config.insert("l2".into(), f32_value(reg.l2));
             "ActivityRegularization"
         }
+        other => conv_config::write_layer(model, index, other, &mut config)?,
     };
 
     // Keras writes a layer's activity regularizer only when it has one.
@@ -216,7 +218,9 @@ fn layer_value(model: &Model, index: usize, input: &[usize]) -> Result<Value> {
         }
     }
     let mut value = keras_object("keras.layers", class_name, Value::Object(config));
-    value["build_config"] = json!({ "input_shape": batch_shape(input) });
+    if conv_config::has_build_config(&spec) {
+        value["build_config"] = json!({ "input_shape": batch_shape(input) });
+    }
     Ok(value)
 }
 
@@ -471,18 +475,18 @@ fn check_dtype(config: &Value, owner: &str) -> Result<()> {
 
 /// Typed access to the fields of one layer's config, with errors that name
 /// the layer.
-struct Fields<'a> {
-    config: &'a Map<String, Value>,
+pub(super) struct Fields<'a> {
+    pub(super) config: &'a Map<String, Value>,
     /// The layer, as error messages name it.
-    label: String,
+    pub(super) label: String,
 }
 
 impl Fields<'_> {
-    fn get(&self, key: &str) -> Option<&Value> {
+    pub(super) fn get(&self, key: &str) -> Option<&Value> {
         self.config.get(key).filter(|v| !v.is_null())
     }
 
-    fn bad(&self, key: &str, expected: &str) -> Error {
+    pub(super) fn bad(&self, key: &str, expected: &str) -> Error {
         invalid(format!(
             "{}: `{key}` must be {expected}, got {}",
             self.label,
@@ -490,7 +494,7 @@ impl Fields<'_> {
         ))
     }
 
-    fn count(&self, key: &str) -> Result<usize> {
+    pub(super) fn count(&self, key: &str) -> Result<usize> {
         self.get(key)
             .and_then(Value::as_u64)
             .filter(|&v| v > 0)
@@ -498,20 +502,20 @@ impl Fields<'_> {
             .ok_or_else(|| self.bad(key, "a positive integer"))
     }
 
-    fn number(&self, key: &str) -> Result<f64> {
+    pub(super) fn number(&self, key: &str) -> Result<f64> {
         self.get(key)
             .and_then(Value::as_f64)
             .ok_or_else(|| self.bad(key, "a number"))
     }
 
-    fn flag(&self, key: &str, default: bool) -> Result<bool> {
+    pub(super) fn flag(&self, key: &str, default: bool) -> Result<bool> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => v.as_bool().ok_or_else(|| self.bad(key, "true or false")),
         }
     }
 
-    fn seed(&self, key: &str) -> Result<Option<u64>> {
+    pub(super) fn seed(&self, key: &str) -> Result<Option<u64>> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v
@@ -521,7 +525,7 @@ impl Fields<'_> {
         }
     }
 
-    fn activation(&self, key: &str) -> Result<Activation> {
+    pub(super) fn activation(&self, key: &str) -> Result<Activation> {
         let name = match self.get(key) {
             None => "linear",
             Some(Value::String(s)) => s.as_str(),
@@ -534,7 +538,7 @@ impl Fields<'_> {
         Activation::from_name(name).map_err(|e| invalid(format!("{}: {e}", self.label)))
     }
 
-    fn initializer(&self, key: &str, default: Initializer) -> Result<InitializerSpec> {
+    pub(super) fn initializer(&self, key: &str, default: Initializer) -> Result<InitializerSpec> {
         let Some(v) = self.get(key) else {
             return Ok(InitializerSpec {
                 initializer: default,
@@ -566,7 +570,7 @@ impl Fields<'_> {
     }
 
     /// Reads an L1, L2 or L1L2 regularizer object, or its name.
-    fn regularizer(&self, key: &str) -> Result<Option<Regularizer>> {
+    pub(super) fn regularizer(&self, key: &str) -> Result<Option<Regularizer>> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
@@ -605,7 +609,7 @@ impl Fields<'_> {
         Ok(Some(Regularizer { l1, l2 }))
     }
 
-    fn require_null(&self, keys: &[&str]) -> Result<()> {
+    pub(super) fn require_null(&self, keys: &[&str]) -> Result<()> {
         for key in keys {
             if self.get(key).is_some() {
                 return Err(Error::File(format!(
@@ -750,9 +754,11 @@ fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Resu
             let target = target.ok_or_else(|| f.bad("target_shape", "a list of sizes"))?;
             model.add_reshape(name, &target)
         }
-        other => Err(Error::File(format!(
-            "layer {index} (\"{name}\") is a {other} layer, which this version of kerust cannot load"
-        ))),
+        other => conv_config::add_layer(model, other, name, &f).unwrap_or_else(|| {
+            Err(Error::File(format!(
+                "layer {index} (\"{name}\") is a {other} layer, which this version of kerust cannot load"
+            )))
+        }),
     }
     .and_then(|()| {
         if class_name == "ActivityRegularization" {
@@ -935,13 +941,13 @@ mod tests {
             "class_name": "Sequential",
             "config": {"name": "m", "layers": [
                 {"class_name": "InputLayer", "config": {"batch_shape": [null, 4]}},
-                {"class_name": "Conv2D", "config": {"name": "conv"}}
+                {"class_name": "LSTM", "config": {"name": "lstm"}}
             ]}
         });
         let err = model_from_config(&config, true).unwrap_err().to_string();
         assert_eq!(
             err,
-            "layer 1 (\"conv\") is a Conv2D layer, which this version of kerust cannot load"
+            "layer 1 (\"lstm\") is a LSTM layer, which this version of kerust cannot load"
         );
     }
 }

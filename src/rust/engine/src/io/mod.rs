@@ -19,6 +19,7 @@
 //! with the layer weights and the format metadata.
 
 pub mod archive;
+mod conv_config;
 pub mod files;
 pub mod keras_config;
 pub mod metric_config;

@@ -32,7 +32,8 @@ use crate::init::{rng_for, Initializer};
 use crate::model::Model;
 
 use super::chunks::{worth_parallel, Chunks};
-use super::{BackwardArgs, ForwardCtx, Layer, Param};
+use super::spec::InitializerSpec;
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec, Param};
 
 /// Values per chunk of work.
 const VALUES_PER_CHUNK: usize = 1 << 14;
@@ -55,6 +56,9 @@ pub struct BatchNorm {
     params: Vec<Param>,
     /// Samples per chunk of work.
     chunk: usize,
+    /// Initializers of gamma, beta, the moving mean and the moving
+    /// variance, in that order, for the layer's spec.
+    initializers: [InitializerSpec; 4],
 }
 
 /// Offsets of the per-batch values in the scratch, after `batch` samples.
@@ -113,6 +117,16 @@ impl BatchNorm {
             config: config.clone(),
             params,
             chunk: VALUES_PER_CHUNK.div_ceil(size).max(1),
+            initializers: [
+                Initializer::Ones,
+                Initializer::Zeros,
+                Initializer::Zeros,
+                Initializer::Ones,
+            ]
+            .map(|initializer| InitializerSpec {
+                initializer,
+                seed: None,
+            }),
         })
     }
 
@@ -249,6 +263,16 @@ impl Layer for BatchNorm {
     }
     fn workspace_len(&self, batch: usize) -> usize {
         (self.chunk_count(batch) + 2) * self.channels
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        let [gamma, beta, moving_mean, moving_variance] = self.initializers.clone();
+        Some(LayerSpec::BatchNormalization {
+            config: self.config.clone(),
+            gamma_initializer: gamma,
+            beta_initializer: beta,
+            moving_mean_initializer: moving_mean,
+            moving_variance_initializer: moving_variance,
+        })
     }
 
     fn forward(
@@ -399,6 +423,13 @@ pub fn add_batch_norm(
 ) -> Result<()> {
     model.add_layer_with(name, |input, rng| {
         let mut layer = BatchNorm::new(name, config, input)?;
+        layer.initializers = [
+            &initializers.gamma,
+            &initializers.beta,
+            &initializers.moving_mean,
+            &initializers.moving_variance,
+        ]
+        .map(InitializerSpec::from);
         let shape = [layer.channels];
         let mut inits = Vec::new();
         if config.scale {

@@ -35,9 +35,10 @@ use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 
 use super::chunks::{sum_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::spec::InitializerSpec;
 use super::vectorized;
 use super::window::{Padding, Window};
-use super::{BackwardArgs, ForwardCtx, Layer, Param};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec, Param};
 
 /// Rows of the column matrix that one chunk of work should reach: enough for
 /// an efficient matrix product, small enough to balance threads.
@@ -223,11 +224,16 @@ pub struct Conv {
     /// For each kernel column `kw`, the output columns `lo..hi` whose tap
     /// `kw` falls inside the input (see `Axis::valid_outputs`).
     valid_columns: Vec<(usize, usize)>,
+    /// The settings and initializers that rebuild the layer (see `spec`).
+    config: ConvConfig,
+    kernel_initializer: InitializerSpec,
+    bias_initializer: InitializerSpec,
 }
 
 impl Conv {
     /// Builds the layer for inputs of per-sample shape `input`, with zero
-    /// weights (see [`add_conv`] for initialized ones).
+    /// weights (see [`add_conv`] for initialized ones). Its spec names
+    /// keras's default initializers until `add_conv` records the ones used.
     pub fn new(name: &str, config: &ConvConfig, input: &[usize]) -> Result<Conv> {
         config.validate(name)?;
         let class_name = config.class_name();
@@ -290,6 +296,9 @@ impl Conv {
             identity_columns,
             valid_columns,
             store_columns: !identity_columns && config.groups == 1 && channels <= FEW_CHANNELS,
+            config: config.clone(),
+            kernel_initializer: InitializerSpec::from(&(Initializer::GlorotUniform, None)),
+            bias_initializer: InitializerSpec::from(&(Initializer::Zeros, None)),
         })
     }
 
@@ -770,6 +779,13 @@ impl Layer for Conv {
     fn logits<'a>(&self, _x: &'a [f32], scratch: &'a [f32]) -> &'a [f32] {
         scratch
     }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Conv {
+            config: self.config.clone(),
+            kernel_initializer: self.kernel_initializer.clone(),
+            bias_initializer: self.bias_initializer.clone(),
+        })
+    }
 
     fn forward(
         &self,
@@ -884,6 +900,8 @@ pub fn add_conv(
 ) -> Result<()> {
     model.add_layer_with(name, |input, rng| {
         let mut conv = Conv::new(name, config, input)?;
+        conv.kernel_initializer = InitializerSpec::from(kernel_init);
+        conv.bias_initializer = InitializerSpec::from(bias_init);
         let kernel_shape = conv.params[0].shape.clone();
         conv.params[0].value = kernel_init
             .0

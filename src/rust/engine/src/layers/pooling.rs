@@ -22,7 +22,7 @@ use super::chunks::{worth_parallel, Chunks};
 use super::conv::{build_window, check_input_rank};
 use super::vectorized::with_avx2;
 use super::window::{Padding, Window};
-use super::{BackwardArgs, ForwardCtx, Layer};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 /// Output values one chunk of work should reach.
 const VALUES_PER_CHUNK: usize = 1 << 14;
@@ -103,6 +103,8 @@ pub struct Pool {
     channels: usize,
     output_shape: Vec<usize>,
     chunk: usize,
+    /// The settings that rebuild the layer.
+    config: PoolConfig,
 }
 
 impl Pool {
@@ -152,6 +154,7 @@ impl Pool {
             channels,
             output_shape,
             chunk: VALUES_PER_CHUNK.div_ceil(per_sample).max(1),
+            config: config.clone(),
         })
     }
 
@@ -218,6 +221,9 @@ impl Layer for Pool {
     }
     fn output_shape(&self) -> &[usize] {
         &self.output_shape
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Pooling(self.config.clone()))
     }
     fn scratch_per_sample(&self) -> usize {
         match self.kind {
@@ -314,6 +320,8 @@ pub struct GlobalPool {
     channels: usize,
     output_shape: Vec<usize>,
     chunk: usize,
+    rank: usize,
+    keepdims: bool,
 }
 
 impl GlobalPool {
@@ -342,6 +350,8 @@ impl GlobalPool {
             channels,
             output_shape,
             chunk: VALUES_PER_CHUNK.div_ceil(positions * channels).max(1),
+            rank,
+            keepdims,
         })
     }
 }
@@ -355,6 +365,13 @@ impl Layer for GlobalPool {
     }
     fn output_shape(&self) -> &[usize] {
         &self.output_shape
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::GlobalPooling {
+            kind: self.kind,
+            rank: self.rank,
+            keepdims: self.keepdims,
+        })
     }
     fn scratch_per_sample(&self) -> usize {
         match self.kind {

@@ -16,7 +16,7 @@ use crate::error::{format_batch_shape, Error, Result};
 use crate::model::Model;
 
 use super::conv::check_input_rank;
-use super::{BackwardArgs, ForwardCtx, Layer};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SpatialKind {
@@ -39,6 +39,8 @@ pub struct Spatial {
     before: [usize; 3],
     channels: usize,
     output_shape: Vec<usize>,
+    /// The amounts given to [`Spatial::new`], which rebuild the layer.
+    amounts: Vec<(usize, usize)>,
 }
 
 fn class_name(kind: SpatialKind, rank: usize) -> &'static str {
@@ -113,6 +115,7 @@ impl Spatial {
             before,
             channels,
             output_shape,
+            amounts: amounts.to_vec(),
         })
     }
 
@@ -176,6 +179,12 @@ impl Layer for Spatial {
     }
     fn output_shape(&self) -> &[usize] {
         &self.output_shape
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::Spatial {
+            kind: self.kind,
+            amounts: self.amounts.clone(),
+        })
     }
 
     fn forward(

@@ -14,7 +14,7 @@ use crate::model::Model;
 
 use super::conv::check_input_rank;
 use super::seeded::SeededGenerator;
-use super::{BackwardArgs, ForwardCtx, Layer};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 #[derive(Debug)]
 pub struct SpatialDropout {
@@ -128,6 +128,14 @@ impl Layer for SpatialDropout {
         {
             apply_mask(x, mask, y);
         }
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::SpatialDropout {
+            rank: self.shape.len() - 1,
+            rate: self.rate,
+            seed: self.seeded.as_ref().map(|g| g.seed()),
+        })
     }
 
     fn rng_position(&self) -> Option<u128> {

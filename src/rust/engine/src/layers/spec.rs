@@ -4,13 +4,26 @@
 
 use crate::activations::Activation;
 use crate::init::Initializer;
+use crate::layers::batch_norm::BatchNormConfig;
+use crate::layers::conv::ConvConfig;
 use crate::layers::noise::NoiseKind;
+use crate::layers::pooling::{PoolConfig, PoolKind};
+use crate::layers::spatial::SpatialKind;
 
 /// An initializer with its optional seed, as given to the layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InitializerSpec {
     pub initializer: Initializer,
     pub seed: Option<u64>,
+}
+
+impl From<&(Initializer, Option<u64>)> for InitializerSpec {
+    fn from((initializer, seed): &(Initializer, Option<u64>)) -> Self {
+        InitializerSpec {
+            initializer: initializer.clone(),
+            seed: *seed,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,4 +54,42 @@ pub enum LayerSpec {
     },
     /// The identity. The model keeps the penalty on its output.
     ActivityRegularization,
+    /// Conv1D, Conv2D or Conv3D (`config.rank` spatial axes).
+    Conv {
+        config: ConvConfig,
+        kernel_initializer: InitializerSpec,
+        bias_initializer: InitializerSpec,
+    },
+    /// MaxPooling or AveragePooling in 1 to 3 dimensions.
+    Pooling(PoolConfig),
+    /// GlobalMaxPooling or GlobalAveragePooling over `rank` spatial axes.
+    GlobalPooling {
+        kind: PoolKind,
+        rank: usize,
+        keepdims: bool,
+    },
+    BatchNormalization {
+        config: BatchNormConfig,
+        gamma_initializer: InitializerSpec,
+        beta_initializer: InitializerSpec,
+        moving_mean_initializer: InitializerSpec,
+        moving_variance_initializer: InitializerSpec,
+    },
+    /// ZeroPadding, Cropping or UpSampling: one `(before, after)` pair per
+    /// spatial axis, `(size, size)` for upsampling.
+    Spatial {
+        kind: SpatialKind,
+        amounts: Vec<(usize, usize)>,
+    },
+    SpatialDropout {
+        rank: usize,
+        rate: f32,
+        seed: Option<u64>,
+    },
+    /// Rescaling with the factors as given, in double precision as Keras
+    /// writes them. The layer computes with their f32 values.
+    Rescaling {
+        scale: f64,
+        offset: f64,
+    },
 }
