@@ -86,3 +86,12 @@ with_avx2! {
         dst.iter_mut().zip(src).for_each(|(d, v)| *d += v);
     }
 }
+
+with_avx2! {
+    /// Adds the elementwise product of `a` and `b` to `dst`.
+    pub(crate) fn multiply_add(dst: &mut [f32], a: &[f32], b: &[f32]) {
+        dst.iter_mut()
+            .zip(a.iter().zip(b))
+            .for_each(|(d, (x, y))| *d += x * y);
+    }
+}
