@@ -11,8 +11,8 @@ check_output_padding <- function(output_padding, strides, rank, call = sys.call(
   output_padding <- check_axes(output_padding, "output_padding", rank, min = 0L, call = call)
   if (any(output_padding >= strides)) {
     abort(sprintf(
-      "`output_padding` must be smaller than `strides` along every axis, got output_padding = %s and strides = %s.",
-      deparse(output_padding), deparse(strides)
+      "`output_padding` must be smaller than `strides` along every axis, got output_padding = c(%s) and strides = c(%s).",
+      paste(output_padding, collapse = ", "), paste(strides, collapse = ", ")
     ), call = call)
   }
   output_padding
