@@ -9,9 +9,9 @@ use engine::layers::batch_norm::{add_batch_norm, BatchNormConfig, BatchNormIniti
 use engine::layers::conv::{add_conv, ConvConfig};
 use engine::layers::conv_transpose::{add_conv_transpose, ConvTransposeConfig};
 use engine::layers::depthwise::{add_depthwise_conv, DepthwiseConfig};
-use engine::layers::separable::{add_separable_conv, SeparableConfig};
 use engine::layers::pooling::{add_global_pool, add_pool, PoolConfig, PoolKind};
 use engine::layers::rescaling::add_rescaling;
+use engine::layers::separable::{add_separable_conv, SeparableConfig};
 use engine::layers::spatial::{add_spatial, SpatialKind};
 use engine::layers::spatial_dropout::add_spatial_dropout;
 use engine::layers::window::{per_axis, Padding};
@@ -120,8 +120,15 @@ fn rs_add_conv_transpose(
         } else {
             // Zero is a valid output padding, so values are not passed
             // through `sizes`, which maps invalid values to 0.
-            let values: Vec<usize> = output_padding.iter().map(|&v| v.max(0.0) as usize).collect();
-            Some(if values.len() == 1 { vec![values[0]; rank] } else { values })
+            let values: Vec<usize> = output_padding
+                .iter()
+                .map(|&v| v.max(0.0) as usize)
+                .collect();
+            Some(if values.len() == 1 {
+                vec![values[0]; rank]
+            } else {
+                values
+            })
         };
         let config = ConvTransposeConfig {
             rank,
@@ -188,9 +195,9 @@ fn rs_add_depthwise_conv(
                 .map_err(|_| r_error("three initializer parameter vectors are needed"))?;
             inits.push(initializer_of(init, &params)?);
         }
-        let inits: [_; 3] = inits.try_into().map_err(|_| {
-            r_error("three initializers are needed: depthwise, pointwise and bias")
-        })?;
+        let inits: [_; 3] = inits
+            .try_into()
+            .map_err(|_| r_error("three initializers are needed: depthwise, pointwise and bias"))?;
         let filters = sizes(&[filters])[0];
         with_model(&model, |m| {
             if filters == 0 {

@@ -79,7 +79,10 @@ fn build(class_name: &str, config: &Value, input: &[usize]) -> engine::Result<Bo
     let strides = per_axis(config, "strides", rank).unwrap_or(ones.clone());
     let dilation_rate = per_axis(config, "dilation_rate", rank).unwrap_or(ones);
     let padding = Padding::from_name(
-        config.get("padding").and_then(Value::as_str).unwrap_or("valid"),
+        config
+            .get("padding")
+            .and_then(Value::as_str)
+            .unwrap_or("valid"),
         true,
     )?;
     let activation = Activation::from_name(
@@ -159,7 +162,11 @@ fn output_shapes_match_keras() {
             );
         }
     }
-    assert!(cases.len() > 1000 && rejected > 100, "{} cases", cases.len());
+    assert!(
+        cases.len() > 1000 && rejected > 100,
+        "{} cases",
+        cases.len()
+    );
 }
 
 #[test]
@@ -181,7 +188,11 @@ fn values_and_gradients_match_keras() {
                 "{name}: {} shape",
                 param.name
             );
-            assert_eq!(param.name, weight["name"].as_str().unwrap(), "{name}: weight name");
+            assert_eq!(
+                param.name,
+                weight["name"].as_str().unwrap(),
+                "{name}: weight name"
+            );
             param.value = numbers_f32(&weight["value"]);
         }
 
@@ -195,7 +206,13 @@ fn values_and_gradients_match_keras() {
             rng: &mut rng,
         };
         layer.forward(&x, batch, &mut y, &mut scratch, &mut ctx);
-        assert_all_close(&format!("{name}: output"), &y, &numbers(&case["y"]), RTOL, ATOL);
+        assert_all_close(
+            &format!("{name}: output"),
+            &y,
+            &numbers(&case["y"]),
+            RTOL,
+            ATOL,
+        );
 
         let mut dy = numbers_f32(&case["output_weights"]);
         let mut dx = vec![0f32; x.len()];

@@ -102,8 +102,7 @@ fn conv2d_transpose_grid() {
             for padding in [Padding::Valid, Padding::Same] {
                 for output_padding in [None].into_iter().chain((0..stride).map(Some)) {
                     for batch in [1, 3] {
-                        let config =
-                            transpose(2, &kernel, stride, padding, output_padding, 1);
+                        let config = transpose(2, &kernel, stride, padding, output_padding, 1);
                         let mut model = model_with_identity_input(&input);
                         let seed = cases as u64;
                         let added = add_conv_transpose(
@@ -165,8 +164,14 @@ fn conv1d_transpose_grid() {
                     let config = transpose(1, &[kernel], stride, padding, output_padding, dilation);
                     let mut model = model_with_identity_input(&input);
                     let seed = 200 + cases as u64;
-                    if add_conv_transpose(&mut model, "ct", &config, &glorot(seed), &small_bias(seed))
-                        .is_err()
+                    if add_conv_transpose(
+                        &mut model,
+                        "ct",
+                        &config,
+                        &glorot(seed),
+                        &small_bias(seed),
+                    )
+                    .is_err()
                     {
                         continue;
                     }
@@ -286,7 +291,12 @@ fn depthwise_and_separable_with_activation_and_without_bias() {
             let mut model = model_with_identity_input(&[5, 4, 3]);
             add_depthwise_conv(&mut model, "dw", &config, &glorot(7), &small_bias(8)).unwrap();
             assert_eq!(model.weights().len(), 1 + use_bias as usize);
-            check(&format!("depthwise {activation:?}, use_bias {use_bias}"), &mut model, 3, 4);
+            check(
+                &format!("depthwise {activation:?}, use_bias {use_bias}"),
+                &mut model,
+                3,
+                4,
+            );
 
             let separable = SeparableConfig {
                 depthwise: config,
@@ -296,7 +306,12 @@ fn depthwise_and_separable_with_activation_and_without_bias() {
             let inits = [glorot(9), glorot(10), small_bias(11)];
             add_separable_conv(&mut model, "sep", &separable, &inits).unwrap();
             assert_eq!(model.weights().len(), 2 + use_bias as usize);
-            check(&format!("separable {activation:?}, use_bias {use_bias}"), &mut model, 3, 5);
+            check(
+                &format!("separable {activation:?}, use_bias {use_bias}"),
+                &mut model,
+                3,
+                5,
+            );
         }
     }
 }

@@ -48,9 +48,21 @@ fn network() -> Model {
         depthwise: depthwise(2, 1, Activation::RELU),
         filters: 8,
     };
-    add_separable_conv(&mut model, "sep", &separable, &[glorot.clone(), glorot.clone(), small.clone()]).unwrap();
-    add_depthwise_conv(&mut model, "dw", &depthwise(1, 2, Activation::Tanh), &glorot, &small)
-        .unwrap();
+    add_separable_conv(
+        &mut model,
+        "sep",
+        &separable,
+        &[glorot.clone(), glorot.clone(), small.clone()],
+    )
+    .unwrap();
+    add_depthwise_conv(
+        &mut model,
+        "dw",
+        &depthwise(1, 2, Activation::Tanh),
+        &glorot,
+        &small,
+    )
+    .unwrap();
     let up = ConvTransposeConfig {
         rank: 2,
         filters: 2,
@@ -119,7 +131,10 @@ fn train_and_predict(threads: usize) -> (Vec<u32>, Vec<u32>) {
 fn training_is_bitwise_identical_across_thread_counts() {
     let (weights_1, predictions_1) = train_and_predict(1);
     let (weights_2, predictions_2) = train_and_predict(2);
-    assert_eq!(weights_1, weights_2, "weights differ between 1 and 2 threads");
+    assert_eq!(
+        weights_1, weights_2,
+        "weights differ between 1 and 2 threads"
+    );
     assert_eq!(
         predictions_1, predictions_2,
         "predictions differ between 1 and 2 threads"

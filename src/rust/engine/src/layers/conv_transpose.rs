@@ -107,7 +107,10 @@ impl ConvTransposeConfig {
         }
         if let Some(output_padding) = &self.output_padding {
             if output_padding.len() != self.rank
-                || output_padding.iter().zip(&self.strides).any(|(p, s)| p >= s)
+                || output_padding
+                    .iter()
+                    .zip(&self.strides)
+                    .any(|(p, s)| p >= s)
             {
                 return invalid(format!(
                     "`output_padding` must be {} integers, each smaller than the stride along its axis, got output_padding = {} and strides = {}",
@@ -226,9 +229,7 @@ impl ConvTranspose {
         Ok(ConvTranspose {
             name: name.to_string(),
             class_name,
-            chunk: ROWS_PER_CHUNK
-                .div_ceil(adjoint.window().positions())
-                .max(1),
+            chunk: ROWS_PER_CHUNK.div_ceil(adjoint.window().positions()).max(1),
             adjoint,
             channels,
             filters: config.filters,

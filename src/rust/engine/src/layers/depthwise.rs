@@ -421,7 +421,11 @@ impl Layer for DepthwiseConv {
             let [x, dz] = chunk.read;
             let [kernel_partial, bias_partial, dx] = chunk.write;
             kernel_partial.fill(0.0);
-            for (s, (x, dz)) in x.chunks_exact(x_len).zip(dz.chunks_exact(y_len)).enumerate() {
+            for (s, (x, dz)) in x
+                .chunks_exact(x_len)
+                .zip(dz.chunks_exact(y_len))
+                .enumerate()
+            {
                 let dx_sample: &mut [f32] = if dx.is_empty() {
                     &mut []
                 } else {
@@ -470,9 +474,7 @@ pub fn add_depthwise_conv(
             .sample(&kernel_shape, &mut rng_for(depthwise_init.1, rng));
         if let Some(bias) = layer.params.get_mut(1) {
             let shape = bias.shape.clone();
-            bias.value = bias_init
-                .0
-                .sample(&shape, &mut rng_for(bias_init.1, rng));
+            bias.value = bias_init.0.sample(&shape, &mut rng_for(bias_init.1, rng));
         }
         Ok(Box::new(layer))
     })

@@ -277,7 +277,11 @@ impl Layer for SeparableConv {
                 matmul_strided(dz_matrix, self.pointwise().t(), dm_out, false, chunks == 1);
                 depthwise_partial.fill(0.0);
                 let depthwise = &self.params[0].value;
-                for (s, (x, dm)) in x.chunks_exact(x_len).zip(dm.chunks_exact(m_len)).enumerate() {
+                for (s, (x, dm)) in x
+                    .chunks_exact(x_len)
+                    .zip(dm.chunks_exact(m_len))
+                    .enumerate()
+                {
                     let dx_sample: &mut [f32] = if dx.is_empty() {
                         &mut []
                     } else {
@@ -291,7 +295,10 @@ impl Layer for SeparableConv {
 
         let parallel_sum = crate::pool::in_pool() && rayon::current_num_threads() > 1;
         let mut start = 0;
-        for (k, len) in [depthwise_len, pointwise_len, bias_len].into_iter().enumerate() {
+        for (k, len) in [depthwise_len, pointwise_len, bias_len]
+            .into_iter()
+            .enumerate()
+        {
             if len == 0 {
                 continue;
             }
