@@ -11,8 +11,9 @@ built by the helpers of make_golden_conv.py:
 
 - "shapes": for a grid of layer settings and non-square inputs, the output
   shape keras computes by calling the layer on a zero batch, or
-  "error": true when keras or TensorFlow rejects the settings (for example
-  an output_padding that gives a transposed output of the wrong size).
+  "error": true when keras or TensorFlow rejects the settings. One example
+  is an output_padding whose output a convolution does not map back to the
+  input's size.
 - "values": layers with fixed weights (formulas in make_golden_conv.py) on
   fixed inputs: the output and the gradients of sum(output * output_weights)
   with respect to the input and each weight, from tf.GradientTape.
@@ -72,8 +73,8 @@ def shape_case(class_name, input_shape, config):
 
 
 def dilated_transpose_case(name, input_shape, config, batch=2):
-    """A dilated Conv2DTranspose case, which TensorFlow's CPU kernels cannot
-    run. By definition (tf.nn.conv2d_transpose is the gradient of
+    """Build a dilated Conv2DTranspose case, which TensorFlow's CPU kernels
+    cannot run. By definition (tf.nn.conv2d_transpose is the gradient of
     tf.nn.conv2d with respect to its input) the layer's pre-bias output is
     the gradient of sum(convolution(u, kernel) * x) with respect to u, where
     u has the output's shape. tf.nn.convolution, as keras's Conv2D uses it,

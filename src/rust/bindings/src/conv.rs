@@ -151,7 +151,9 @@ fn rs_add_conv_transpose(
     })
 }
 
-/// Appends a depthwise (`filters` 0) or separable convolution layer.
+/// Appends a depthwise convolution layer when `filters` is 0 (the R side
+/// checks that a separable layer's `filters` is positive), else a separable
+/// one.
 /// `initializers` names the depthwise, pointwise (ignored for a depthwise
 /// layer) and bias initializers, with their parameters in
 /// `initializer_params`.

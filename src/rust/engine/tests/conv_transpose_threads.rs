@@ -22,7 +22,7 @@ use engine::optim::{Optimizer, OptimizerKind};
 use engine::train::{self, Data, FitConfig, Silent};
 
 /// SeparableConv2D(8, 3x3, strides 2, same, relu) - DepthwiseConv2D(3x3,
-/// depth_multiplier 2, tanh) - Conv2DTranspose(4, 3x3, strides 2, same) ->
+/// depth_multiplier 2, tanh) - Conv2DTranspose(2, 3x3, strides 2, same) ->
 /// an image of the input's size, with Adam and mean squared error.
 fn network() -> Model {
     let mut model = Model::new("autoencoder", vec![16, 12, 2], 42).expect("model");

@@ -25,7 +25,7 @@
 //! the columns of `dz` (im2col) and computes `dx = columns kernel`,
 //! `d kernel = columns^T x` and `d bias = column sums of dz`.
 //!
-//! Work is split into chunks of whole samples (see `chunks.rs`); per-chunk
+//! Work is split into chunks of whole samples (see `chunks.rs`). Per-chunk
 //! weight gradients are combined in chunk order, so results do not depend
 //! on the number of threads. Column matrices live in a buffer of the thread
 //! computing the chunk. Scratch per sample: the pre-activation, for
@@ -56,7 +56,7 @@ pub struct ConvTransposeConfig {
     pub kernel_size: Vec<usize>,
     pub strides: Vec<usize>,
     pub padding: Padding,
-    /// Extra output rows along each axis, each below the stride; `None`
+    /// Extra output rows along each axis, each below the stride. `None`
     /// lets keras's rule choose the output size.
     pub output_padding: Option<Vec<usize>>,
     pub dilation_rate: Vec<usize>,
@@ -170,6 +170,7 @@ impl ConvTranspose {
         let class_name = config.class_name();
         let rank = config.rank;
         check_input_rank(name, class_name, rank, input)?;
+
         let channels = input[rank];
         let mut output_shape: Vec<usize> = (0..rank)
             .map(|axis| config.output_size(axis, input[axis]))
@@ -182,6 +183,7 @@ impl ConvTranspose {
             )));
         }
         output_shape.push(config.filters);
+
         let adjoint_config = ConvConfig {
             rank,
             filters: channels,
@@ -193,6 +195,8 @@ impl ConvTranspose {
             activation: Activation::Linear,
             use_bias: false,
         };
+        // NOTE: the adjoint also allocates a zero kernel of its own, which
+        // stays unused: this layer multiplies by `params[0]`.
         let adjoint = Conv::new(name, &adjoint_config, &output_shape)?;
         let reached = adjoint.window().output_dims(rank);
         if reached[..] != input[..rank] {
@@ -210,6 +214,7 @@ impl ConvTranspose {
                 format_shape(&reached)
             )));
         }
+
         let mut kernel_shape = config.kernel_size.clone();
         kernel_shape.extend([config.filters, channels]);
         let mut params = vec![Param {

@@ -14,7 +14,7 @@
 //! Method: a direct loop over output positions and kernel taps; each tap
 //! adds one input row (all channels) times one kernel row. There is no
 //! matrix product to hand to GEMM, because every channel has its own kernel.
-//! Work is split into chunks of whole samples (see `chunks.rs`); weight
+//! Work is split into chunks of whole samples (see `chunks.rs`). Weight
 //! gradients are summed per chunk and the chunks combined in order.
 
 use crate::activations::Activation;
@@ -84,7 +84,7 @@ impl DepthwiseConfig {
     }
 }
 
-/// Geometry and kernels of the depthwise step for one input shape.
+/// Geometry of the depthwise step for one input shape.
 #[derive(Debug)]
 pub(crate) struct DepthwiseStep {
     pub window: Window,

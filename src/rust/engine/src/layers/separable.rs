@@ -69,6 +69,7 @@ impl SeparableConv {
             )));
         }
         let step = DepthwiseStep::new(name, class_name, &config.depthwise, input)?;
+
         let mut output_shape = step.window.output_dims(rank);
         output_shape.push(config.filters);
         let depthwise_shape = step.kernel_shape(rank);
