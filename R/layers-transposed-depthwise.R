@@ -297,6 +297,53 @@ layer_depthwise_conv_2d <- function(object, kernel_size, strides = list(1L, 1L),
   )
 }
 
+#' 1D depthwise convolution layer
+#'
+#' The depthwise convolution of [layer_depthwise_conv_2d()] along a
+#' sequence. The kernel has keras's shape
+#' `(kernel_size, channels, depth_multiplier)` and the bias
+#' `(channels * depth_multiplier)`.
+#'
+#' @section Input shape: `(batch_size, steps, channels)`.
+#' @section Output shape: `(batch_size, new_steps, channels * depth_multiplier)`.
+#'
+#' @inheritParams layer_depthwise_conv_2d
+#' @param kernel_size Length of the kernels, an integer.
+#' @param strides Step of the window, an integer.
+#' @param dilation_rate Spacing between kernel taps, an integer.
+#' @param name Layer name; by default `depthwise_conv1d`, ...
+#' @returns `object` with the layer appended (invisibly), or the layer when
+#'   `object` is missing.
+#' @family convolutional layers
+#' @export
+#' @examples
+#' model <- keras_model_sequential(input_shape = c(10, 2)) |>
+#'   layer_depthwise_conv_1d(3, depth_multiplier = 2)
+#' dim(predict(model, array(1, c(1, 10, 2)), verbose = 0))
+layer_depthwise_conv_1d <- function(object, kernel_size, strides = 1L, padding = "valid",
+                                    depth_multiplier = 1L, data_format = NULL,
+                                    dilation_rate = 1L, activation = NULL, use_bias = TRUE,
+                                    depthwise_initializer = "glorot_uniform",
+                                    bias_initializer = "zeros", depthwise_regularizer = NULL,
+                                    bias_regularizer = NULL, activity_regularizer = NULL,
+                                    depthwise_constraint = NULL, bias_constraint = NULL, ...,
+                                    name = NULL) {
+  # Evaluate the model first, so that names are given in pipe order.
+  object <- if (missing(object)) NULL else object
+  check_no_weight_constraints(depthwise_constraint = depthwise_constraint, bias_constraint = bias_constraint)
+  depthwise_layer(
+    object, "depthwise_conv_1d", "DepthwiseConv1D", "depthwise_conv1d", 1L, NULL,
+    kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate,
+    activation, use_bias,
+    list(depthwise_initializer = depthwise_initializer, bias_initializer = bias_initializer),
+    list(
+      depthwise_regularizer = depthwise_regularizer, bias_regularizer = bias_regularizer,
+      activity_regularizer = activity_regularizer
+    ),
+    list(...), name
+  )
+}
+
 #' 2D separable convolution layer
 #'
 #' A depthwise convolution ([layer_depthwise_conv_2d()], without bias)
@@ -443,6 +490,7 @@ check_no_weight_constraints <- function(..., call = sys.call(-1)) {
 
 register_layer_adder("conv_1d_transpose", engine_add_conv_transpose)
 register_layer_adder("conv_2d_transpose", engine_add_conv_transpose)
+register_layer_adder("depthwise_conv_1d", engine_add_depthwise)
 register_layer_adder("depthwise_conv_2d", engine_add_depthwise)
 register_layer_adder("separable_conv_1d", engine_add_depthwise)
 register_layer_adder("separable_conv_2d", engine_add_depthwise)

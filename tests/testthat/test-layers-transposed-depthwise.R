@@ -43,6 +43,10 @@ test_that("depthwise and separable output shapes follow keras", {
   )
   expect_equal(output_shape_of(c(7, 6, 2), layer_separable_conv_2d, 5, 3, dilation_rate = 2), c(3L, 2L, 5L))
   expect_equal(output_shape_of(c(9, 3), layer_separable_conv_1d, 4, 3, strides = 2), c(4L, 4L))
+  expect_equal(
+    output_shape_of(c(9, 3), layer_depthwise_conv_1d, 4, padding = "same", depth_multiplier = 2),
+    c(9L, 6L)
+  )
 })
 
 test_that("conv_2d_transpose with stride 2 matches keras", {
@@ -130,8 +134,9 @@ test_that("new conv layers report keras class names and default names", {
   expect_match(info$name, "^(separable_conv2d|depthwise_conv2d|conv2d_transpose)(_[0-9]+)?$")
   model_1d <- keras_model_sequential(input_shape = c(8, 2)) |>
     layer_separable_conv_1d(3, 3) |>
+    layer_depthwise_conv_1d(2) |>
     layer_conv_1d_transpose(2, 3)
-  expect_equal(rs_layers(model_1d$ptr)$class, c("SeparableConv1D", "Conv1DTranspose"))
+  expect_equal(rs_layers(model_1d$ptr)$class, c("SeparableConv1D", "DepthwiseConv1D", "Conv1DTranspose"))
   layer <- layer_conv_2d_transpose(filters = 8, kernel_size = 3, strides = c(2, 1), output_padding = c(1, 0), name = "up")
   expect_equal(layer$class_name, "Conv2DTranspose")
   expect_equal(layer$config$output_padding, c(1L, 0L))
@@ -232,6 +237,14 @@ test_that("depthwise and separable layers reject bad arguments", {
   expect_error(
     layer_separable_conv_1d(keras_model_sequential(input_shape = c(6, 2)), 2, 3, padding = "causal"),
     "`padding`"
+  )
+  expect_error(
+    layer_depthwise_conv_1d(keras_model_sequential(input_shape = c(6, 2)), 3, depth_multiplier = 1.5),
+    "`depth_multiplier`"
+  )
+  expect_error(
+    keras_model_sequential(input_shape = 6) |> layer_depthwise_conv_1d(3),
+    "DepthwiseConv1D.*Add a channel axis"
   )
   expect_error(
     keras_model_sequential(input_shape = c(2, 5, 2)) |> layer_depthwise_conv_2d(3),

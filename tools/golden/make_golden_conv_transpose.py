@@ -229,6 +229,12 @@ def value_cases():
         ),
         ("depthwise_conv2d_valid", "DepthwiseConv2D", (5, 6, 3), {"kernel_size": 3}),
         (
+            "depthwise_conv1d_same_stride2_multiplier2",
+            "DepthwiseConv1D",
+            (9, 3),
+            {"kernel_size": 4, "strides": 2, "padding": "same", "depth_multiplier": 2, "activation": "sigmoid"},
+        ),
+        (
             "depthwise_conv2d_same_stride2_multiplier2",
             "DepthwiseConv2D",
             (7, 6, 2),
