@@ -154,22 +154,35 @@ impl DepthwiseStep {
         batch * self.output_per_sample() * self.window.taps()
     }
 
-    /// Calls `f(position, tap, source)` for every output position and every
-    /// kernel tap that falls inside the input.
+    /// Calls `f(tap, first_output, first_input, count)` for each row of
+    /// output positions and each kernel tap: through that tap, output
+    /// positions `first_output..first_output + count` read input positions
+    /// `first_input`, `first_input + stride`, ... (the outputs whose tap
+    /// falls in the padding are left out).
     #[inline(always)]
-    fn for_each_tap(&self, mut f: impl FnMut(usize, usize, usize)) {
+    fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
         let [ad, ah, aw] = self.window.axes;
-        let mut position = 0;
+        let mut row_start = 0;
         for od in 0..ad.output {
             for oh in 0..ah.output {
-                for ow in 0..aw.output {
-                    self.window.for_each_tap(od, oh, ow, |tap, source| {
-                        if let Some(p) = source {
-                            f(position, tap, p);
+                let mut tap = 0;
+                for kd in 0..ad.kernel {
+                    let id = ad.source(od, kd);
+                    for kh in 0..ah.kernel {
+                        let ih = ah.source(oh, kh);
+                        for kw in 0..aw.kernel {
+                            let (lo, hi) = aw.valid_outputs(kw);
+                            if let (Some(d), Some(h), true) = (id, ih, lo < hi) {
+                                let plane = (d * ah.input + h) * aw.input;
+                                let first =
+                                    plane + lo * aw.stride + kw * aw.dilation - aw.pad_before;
+                                f(tap, row_start + lo, first, hi - lo);
+                            }
+                            tap += 1;
                         }
-                    });
-                    position += 1;
+                    }
                 }
+                row_start += aw.output;
             }
         }
     }
@@ -178,14 +191,19 @@ impl DepthwiseStep {
     /// (`positions x width`).
     pub fn forward_sample(&self, x: &[f32], kernel: &[f32], out: &mut [f32]) {
         let (c, m, width) = (self.channels, self.multiplier, self.width());
+        let x_step = self.window.axes[2].stride * c;
         out.fill(0.0);
-        self.for_each_tap(|o, tap, p| {
-            let out_row = &mut out[o * width..(o + 1) * width];
-            let x_row = &x[p * c..(p + 1) * c];
+        self.for_each_run(|tap, o, p, count| {
+            let out = &mut out[o * width..];
+            let x = &x[p * c..];
             let k_row = &kernel[tap * width..(tap + 1) * width];
             if m == 1 {
-                vectorized::multiply_add(out_row, x_row, k_row);
-            } else {
+                vectorized::multiply_add_rows(out, x, k_row, c, count, [width, x_step, 0]);
+                return;
+            }
+            for i in 0..count {
+                let out_row = &mut out[i * width..(i + 1) * width];
+                let x_row = &x[i * x_step..i * x_step + c];
                 for ((out_c, k_c), &v) in out_row
                     .chunks_exact_mut(m)
                     .zip(k_row.chunks_exact(m))
@@ -209,30 +227,35 @@ impl DepthwiseStep {
         dx: &mut [f32],
     ) {
         let (c, m, width) = (self.channels, self.multiplier, self.width());
+        let x_step = self.window.axes[2].stride * c;
         let with_dx = !dx.is_empty();
         dx.fill(0.0);
-        self.for_each_tap(|o, tap, p| {
-            let d_row = &d_out[o * width..(o + 1) * width];
-            let x_row = &x[p * c..(p + 1) * c];
+        self.for_each_run(|tap, o, p, count| {
+            let d_out = &d_out[o * width..];
+            let x = &x[p * c..];
             let dk_row = &mut d_kernel[tap * width..(tap + 1) * width];
+            let k_row = &kernel[tap * width..(tap + 1) * width];
             if m == 1 {
-                vectorized::multiply_add(dk_row, x_row, d_row);
+                vectorized::multiply_add_rows(dk_row, x, d_out, c, count, [0, x_step, width]);
                 if with_dx {
-                    let k_row = &kernel[tap * width..(tap + 1) * width];
-                    vectorized::multiply_add(&mut dx[p * c..(p + 1) * c], d_row, k_row);
+                    let dx = &mut dx[p * c..];
+                    vectorized::multiply_add_rows(dx, d_out, k_row, c, count, [x_step, width, 0]);
                 }
                 return;
             }
-            for ch in 0..c {
-                let v = x_row[ch];
-                let at = ch * m;
-                let mut sum = 0.0;
-                for j in at..at + m {
-                    dk_row[j] += v * d_row[j];
-                    sum += d_row[j] * kernel[tap * width + j];
-                }
-                if with_dx {
-                    dx[p * c + ch] += sum;
+            for i in 0..count {
+                let d_row = &d_out[i * width..(i + 1) * width];
+                let at = i * x_step;
+                for ch in 0..c {
+                    let v = x[at + ch];
+                    let mut sum = 0.0;
+                    for j in ch * m..(ch + 1) * m {
+                        dk_row[j] += v * d_row[j];
+                        sum += d_row[j] * k_row[j];
+                    }
+                    if with_dx {
+                        dx[p * c + at + ch] += sum;
+                    }
                 }
             }
         });
