@@ -243,8 +243,8 @@ fn values_and_gradients_match_keras() {
             .zip(case["grad_weights"].as_array().unwrap())
             .enumerate()
         {
-            let what = format!("{name}: gradient of {}", layer.params()[k].name);
-            assert_all_close(&what, grad, &numbers(expected), RTOL, ATOL);
+            let description = format!("{name}: gradient of {}", layer.params()[k].name);
+            assert_all_close(&description, grad, &numbers(expected), RTOL, ATOL);
         }
     }
 }

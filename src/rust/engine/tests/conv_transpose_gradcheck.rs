@@ -1,8 +1,8 @@
 //! Finite-difference checks of the transposed, depthwise and separable
-//! convolutions over a grid of settings: kernel sizes 1 to 4 (odd, even and
-//! non-square), strides 1 to 3, padding "valid" and "same", dilation 1 and
-//! 2, output_padding, depth multipliers 1 and 2, batch sizes 1 and 3, and
-//! non-square inputs. Each case builds `identity Reshape -> layer` with mean
+//! convolutions over a grid of settings. The grid covers kernel sizes 1 to
+//! 4 (odd, even and non-square), strides 1 to 3, padding "valid" and
+//! "same", dilation 1 and 2, output_padding, depth multipliers 1 and 2,
+//! batch sizes 1 and 3, and non-square inputs. Each case builds `identity Reshape -> layer` with mean
 //! squared error and compares every weight gradient and the input gradient
 //! with central differences (see `common::check_model_gradients`).
 //! Relu is left out: its kink makes central differences unreliable, and

@@ -134,6 +134,9 @@ impl ConvTransposeConfig {
 
     /// Returns the output size along `axis` for an input of size `input`,
     /// by keras's rule (see the module documentation).
+    // NOTE: nothing bounds the output size, which grows with `kernel_size`
+    // and `strides`: as for `Conv`, a huge kernel allocates its weights and
+    // output without a check.
     fn output_size(&self, axis: usize, input: usize) -> usize {
         let stride = self.strides[axis];
         let span = (self.kernel_size[axis] - 1) * self.dilation_rate[axis] + 1;
