@@ -37,7 +37,7 @@ use crate::init::{rng_for, Initializer};
 use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 
-use super::chunks::{sum_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
 use super::conv::{check_input_rank, Conv, ConvConfig};
 use super::vectorized;
 use super::window::Padding;
@@ -481,20 +481,7 @@ impl Layer for ConvTranspose {
             self.backward_chunk(x, dz, kernel_partial, bias_partial, dx, chunks == 1);
         });
 
-        let parallel_sum = crate::pool::in_pool() && rayon::current_num_threads() > 1;
-        sum_partials(
-            &workspace[..chunks * kernel_len],
-            &mut args.grads[0],
-            parallel_sum,
-        );
-        if bias_len > 0 {
-            let start = chunks * kernel_len;
-            sum_partials(
-                &workspace[start..start + chunks * bias_len],
-                &mut args.grads[1],
-                parallel_sum,
-            );
-        }
+        sum_param_partials(workspace, chunks, &[kernel_len, bias_len], args.grads);
     }
 }
 
@@ -510,14 +497,8 @@ pub fn add_conv_transpose(
 ) -> Result<()> {
     model.add_layer_with(name, |input, rng| {
         let mut layer = ConvTranspose::new(name, config, input)?;
-        let kernel_shape = layer.params[0].shape.clone();
-        layer.params[0].value = kernel_init
-            .0
-            .sample(&kernel_shape, &mut rng_for(kernel_init.1, rng));
-        if let Some(bias) = layer.params.get_mut(1) {
-            bias.value = bias_init
-                .0
-                .sample(&[config.filters], &mut rng_for(bias_init.1, rng));
+        for (param, init) in layer.params.iter_mut().zip([kernel_init, bias_init]) {
+            param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
         }
         Ok(Box::new(layer))
     })

@@ -22,7 +22,7 @@ use crate::error::{format_shape, Error, Result};
 use crate::init::{rng_for, Initializer};
 use crate::model::Model;
 
-use super::chunks::{sum_partials, worth_parallel, Chunks};
+use super::chunks::{sum_param_partials, worth_parallel, Chunks};
 use super::conv::{build_window, check_input_rank};
 use super::vectorized;
 use super::window::{Padding, Window};
@@ -462,20 +462,7 @@ impl Layer for DepthwiseConv {
             }
         });
 
-        let parallel_sum = crate::pool::in_pool() && rayon::current_num_threads() > 1;
-        sum_partials(
-            &workspace[..chunks * kernel_len],
-            &mut args.grads[0],
-            parallel_sum,
-        );
-        if bias_len > 0 {
-            let start = chunks * kernel_len;
-            sum_partials(
-                &workspace[start..start + chunks * bias_len],
-                &mut args.grads[1],
-                parallel_sum,
-            );
-        }
+        sum_param_partials(workspace, chunks, &[kernel_len, bias_len], args.grads);
     }
 }
 
@@ -491,13 +478,8 @@ pub fn add_depthwise_conv(
 ) -> Result<()> {
     model.add_layer_with(name, |input, rng| {
         let mut layer = DepthwiseConv::new(name, config, input)?;
-        let kernel_shape = layer.params[0].shape.clone();
-        layer.params[0].value = depthwise_init
-            .0
-            .sample(&kernel_shape, &mut rng_for(depthwise_init.1, rng));
-        if let Some(bias) = layer.params.get_mut(1) {
-            let shape = bias.shape.clone();
-            bias.value = bias_init.0.sample(&shape, &mut rng_for(bias_init.1, rng));
+        for (param, init) in layer.params.iter_mut().zip([depthwise_init, bias_init]) {
+            param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
         }
         Ok(Box::new(layer))
     })

@@ -27,7 +27,7 @@ use crate::init::{rng_for, Initializer};
 use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 
-use super::chunks::{sum_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
 use super::depthwise::{finish_output, DepthwiseConfig, DepthwiseStep};
 use super::vectorized;
 use super::{BackwardArgs, ForwardCtx, Layer, Param};
@@ -294,22 +294,8 @@ impl Layer for SeparableConv {
             });
         });
 
-        let parallel_sum = crate::pool::in_pool() && rayon::current_num_threads() > 1;
-        let mut start = 0;
-        for (k, len) in [depthwise_len, pointwise_len, bias_len]
-            .into_iter()
-            .enumerate()
-        {
-            if len == 0 {
-                continue;
-            }
-            sum_partials(
-                &workspace[start..start + chunks * len],
-                &mut args.grads[k],
-                parallel_sum,
-            );
-            start += chunks * len;
-        }
+        let lens = [depthwise_len, pointwise_len, bias_len];
+        sum_param_partials(workspace, chunks, &lens, args.grads);
     }
 }
 
