@@ -247,6 +247,18 @@ def value_cases():
             {"kernel_size": 3, "dilation_rate": 2, "activation": "relu", "depth_multiplier": 3},
         ),
         (
+            "depthwise_conv2d_stride2_dilation2",
+            "DepthwiseConv2D",
+            (9, 8, 2),
+            {"kernel_size": 3, "strides": 2, "dilation_rate": 2, "padding": "same", "depth_multiplier": 2},
+        ),
+        (
+            "separable_conv2d_stride2_dilation2",
+            "SeparableConv2D",
+            (8, 9, 2),
+            {"filters": 2, "kernel_size": (3, 2), "strides": 2, "dilation_rate": (2, 1)},
+        ),
+        (
             "depthwise_conv2d_no_bias",
             "DepthwiseConv2D",
             (4, 5, 4),
