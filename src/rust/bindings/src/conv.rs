@@ -34,6 +34,12 @@ fn sizes(values: &[f64]) -> Vec<usize> {
         .collect()
 }
 
+/// Parses a per-axis argument (`kernel_size`, `strides`, ...) of layer
+/// `name` with `rank` spatial axes.
+fn axes_of(values: &[f64], rank: usize, what: &str, name: &str) -> Result<Vec<usize>> {
+    per_axis(&sizes(values), rank, what, name).map_err(engine_err)
+}
+
 fn pool_kind(kind: &str) -> Result<PoolKind> {
     match kind {
         "max" => Ok(PoolKind::Max),
@@ -133,13 +139,11 @@ fn rs_add_conv_transpose(
         let config = ConvTransposeConfig {
             rank,
             filters: sizes(&[filters])[0],
-            kernel_size: per_axis(&sizes(&kernel_size), rank, "kernel_size", name)
-                .map_err(engine_err)?,
-            strides: per_axis(&sizes(&strides), rank, "strides", name).map_err(engine_err)?,
+            kernel_size: axes_of(&kernel_size, rank, "kernel_size", name)?,
+            strides: axes_of(&strides, rank, "strides", name)?,
             padding: Padding::from_name(padding, false).map_err(engine_err)?,
             output_padding,
-            dilation_rate: per_axis(&sizes(&dilation_rate), rank, "dilation_rate", name)
-                .map_err(engine_err)?,
+            dilation_rate: axes_of(&dilation_rate, rank, "dilation_rate", name)?,
             activation: activation_of(activation, &activation_params)?,
             use_bias,
         };
@@ -180,12 +184,10 @@ fn rs_add_depthwise_conv(
         let rank = rank.max(0) as usize;
         let depthwise = DepthwiseConfig {
             rank,
-            kernel_size: per_axis(&sizes(&kernel_size), rank, "kernel_size", name)
-                .map_err(engine_err)?,
-            strides: per_axis(&sizes(&strides), rank, "strides", name).map_err(engine_err)?,
+            kernel_size: axes_of(&kernel_size, rank, "kernel_size", name)?,
+            strides: axes_of(&strides, rank, "strides", name)?,
             padding: Padding::from_name(padding, false).map_err(engine_err)?,
-            dilation_rate: per_axis(&sizes(&dilation_rate), rank, "dilation_rate", name)
-                .map_err(engine_err)?,
+            dilation_rate: axes_of(&dilation_rate, rank, "dilation_rate", name)?,
             depth_multiplier: sizes(&[depth_multiplier])[0],
             activation: activation_of(activation, &activation_params)?,
             use_bias,
