@@ -187,6 +187,21 @@ rs_model_description <- function(model) .Call(wrap__rs_model_description, model)
 #' @noRd
 rs_add_conv <- function(model, name, rank, filters, kernel_size, strides, padding, dilation_rate, groups, activation, activation_params, use_bias, kernel_init, kernel_params, bias_init, bias_params) .Call(wrap__rs_add_conv, model, name, rank, filters, kernel_size, strides, padding, dilation_rate, groups, activation, activation_params, use_bias, kernel_init, kernel_params, bias_init, bias_params)
 
+#' Appends a Conv1DTranspose or Conv2DTranspose layer (`rank` spatial
+#' axes). An empty `output_padding` lets keras's rule choose the output
+#' size.
+#' @noRd
+rs_add_conv_transpose <- function(model, name, rank, filters, kernel_size, strides, padding, output_padding, dilation_rate, activation, activation_params, use_bias, kernel_init, kernel_params, bias_init, bias_params) .Call(wrap__rs_add_conv_transpose, model, name, rank, filters, kernel_size, strides, padding, output_padding, dilation_rate, activation, activation_params, use_bias, kernel_init, kernel_params, bias_init, bias_params)
+
+#' Appends a depthwise convolution layer when `filters` is 0 (the R side
+#' checks that a separable layer's `filters` is positive), else a separable
+#' one.
+#' `initializers` names the depthwise, pointwise (ignored for a depthwise
+#' layer) and bias initializers, with their parameters in
+#' `initializer_params`.
+#' @noRd
+rs_add_depthwise_conv <- function(model, name, rank, filters, kernel_size, strides, padding, dilation_rate, depth_multiplier, activation, activation_params, use_bias, initializers, initializer_params) .Call(wrap__rs_add_depthwise_conv, model, name, rank, filters, kernel_size, strides, padding, dilation_rate, depth_multiplier, activation, activation_params, use_bias, initializers, initializer_params)
+
 #' Appends a max or average pooling layer (`kind` "max" or "average").
 #' @noRd
 rs_add_pooling <- function(model, name, kind, rank, pool_size, strides, padding) .Call(wrap__rs_add_pooling, model, name, kind, rank, pool_size, strides, padding)

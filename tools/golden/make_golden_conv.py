@@ -372,6 +372,16 @@ def value_cases():
     return dict(cases)
 
 
+def compact(document):
+    """Indented JSON with each innermost numeric list on one line."""
+    text = json.dumps(document, indent=1, allow_nan=False)
+    return re.sub(
+        r"\[\s*((?:-?[\d.eE+-]+,\s*)*-?[\d.eE+-]+)\s*\]",
+        lambda match: "[" + ", ".join(part.strip() for part in match.group(1).split(",")) + "]",
+        text,
+    )
+
+
 def main():
     shapes = shape_cases()
     values = value_cases()
@@ -379,14 +389,6 @@ def main():
     # One shape case per line; value cases indented, with each innermost
     # numeric list on one line.
     shape_lines = ",\n".join("  " + json.dumps(case, allow_nan=False) for case in shapes)
-    def compact(document):
-        text = json.dumps(document, indent=1, allow_nan=False)
-        return re.sub(
-            r"\[\s*((?:-?[\d.eE+-]+,\s*)*-?[\d.eE+-]+)\s*\]",
-            lambda match: "[" + ", ".join(part.strip() for part in match.group(1).split(",")) + "]",
-            text,
-        )
-
     values_text = compact(values)
     batch_norm_text = compact(values_bn)
     text = (

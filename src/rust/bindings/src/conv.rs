@@ -7,8 +7,11 @@ use extendr_api::Result;
 
 use engine::layers::batch_norm::{add_batch_norm, BatchNormConfig, BatchNormInitializers};
 use engine::layers::conv::{add_conv, ConvConfig};
+use engine::layers::conv_transpose::{add_conv_transpose, ConvTransposeConfig};
+use engine::layers::depthwise::{add_depthwise_conv, DepthwiseConfig};
 use engine::layers::pooling::{add_global_pool, add_pool, PoolConfig, PoolKind};
 use engine::layers::rescaling::add_rescaling;
+use engine::layers::separable::{add_separable_conv, SeparableConfig};
 use engine::layers::spatial::{add_spatial, SpatialKind};
 use engine::layers::spatial_dropout::add_spatial_dropout;
 use engine::layers::window::{per_axis, Padding};
@@ -29,6 +32,12 @@ fn sizes(values: &[f64]) -> Vec<usize> {
             }
         })
         .collect()
+}
+
+/// Parses a per-axis argument (`kernel_size`, `strides`, ...) of layer
+/// `name` with `rank` spatial axes.
+fn axes_of(values: &[f64], rank: usize, what: &str, name: &str) -> Result<Vec<usize>> {
+    per_axis(&sizes(values), rank, what, name).map_err(engine_err)
 }
 
 fn pool_kind(kind: &str) -> Result<PoolKind> {
@@ -82,6 +91,125 @@ fn rs_add_conv(
         let bias = initializer_of(bias_init, &bias_params)?;
         with_model(&model, |m| {
             add_conv(m, name, &config, &kernel, &bias).map_err(engine_err)
+        })
+    })
+}
+
+/// Appends a Conv1DTranspose or Conv2DTranspose layer (`rank` spatial
+/// axes). An empty `output_padding` lets keras's rule choose the output
+/// size.
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_add_conv_transpose(
+    model: Robj,
+    name: &str,
+    rank: i32,
+    filters: f64,
+    kernel_size: Vec<f64>,
+    strides: Vec<f64>,
+    padding: &str,
+    output_padding: Vec<f64>,
+    dilation_rate: Vec<f64>,
+    activation: &str,
+    activation_params: Robj,
+    use_bias: bool,
+    kernel_init: &str,
+    kernel_params: Robj,
+    bias_init: &str,
+    bias_params: Robj,
+) -> Result<()> {
+    guard(|| {
+        let rank = rank.max(0) as usize;
+        let output_padding = if output_padding.is_empty() {
+            None
+        } else {
+            // Zero is a valid output padding, so values are not passed
+            // through `sizes`, which maps invalid values to 0.
+            let values: Vec<usize> = output_padding
+                .iter()
+                .map(|&v| v.max(0.0) as usize)
+                .collect();
+            Some(if values.len() == 1 {
+                vec![values[0]; rank]
+            } else {
+                values
+            })
+        };
+        let config = ConvTransposeConfig {
+            rank,
+            filters: sizes(&[filters])[0],
+            kernel_size: axes_of(&kernel_size, rank, "kernel_size", name)?,
+            strides: axes_of(&strides, rank, "strides", name)?,
+            padding: Padding::from_name(padding, false).map_err(engine_err)?,
+            output_padding,
+            dilation_rate: axes_of(&dilation_rate, rank, "dilation_rate", name)?,
+            activation: activation_of(activation, &activation_params)?,
+            use_bias,
+        };
+        let kernel = initializer_of(kernel_init, &kernel_params)?;
+        let bias = initializer_of(bias_init, &bias_params)?;
+        with_model(&model, |m| {
+            add_conv_transpose(m, name, &config, &kernel, &bias).map_err(engine_err)
+        })
+    })
+}
+
+/// Appends a depthwise convolution layer when `filters` is 0 (the R side
+/// checks that a separable layer's `filters` is positive), else a separable
+/// one.
+/// `initializers` names the depthwise, pointwise (ignored for a depthwise
+/// layer) and bias initializers, with their parameters in
+/// `initializer_params`.
+/// @noRd
+#[extendr]
+#[allow(clippy::too_many_arguments)]
+fn rs_add_depthwise_conv(
+    model: Robj,
+    name: &str,
+    rank: i32,
+    filters: f64,
+    kernel_size: Vec<f64>,
+    strides: Vec<f64>,
+    padding: &str,
+    dilation_rate: Vec<f64>,
+    depth_multiplier: f64,
+    activation: &str,
+    activation_params: Robj,
+    use_bias: bool,
+    initializers: Vec<String>,
+    initializer_params: List,
+) -> Result<()> {
+    guard(|| {
+        let rank = rank.max(0) as usize;
+        let depthwise = DepthwiseConfig {
+            rank,
+            kernel_size: axes_of(&kernel_size, rank, "kernel_size", name)?,
+            strides: axes_of(&strides, rank, "strides", name)?,
+            padding: Padding::from_name(padding, false).map_err(engine_err)?,
+            dilation_rate: axes_of(&dilation_rate, rank, "dilation_rate", name)?,
+            depth_multiplier: sizes(&[depth_multiplier])[0],
+            activation: activation_of(activation, &activation_params)?,
+            use_bias,
+        };
+        let mut inits = Vec::with_capacity(3);
+        for (k, init) in initializers.iter().enumerate() {
+            let params = initializer_params
+                .elt(k)
+                .map_err(|_| r_error("three initializer parameter vectors are needed"))?;
+            inits.push(initializer_of(init, &params)?);
+        }
+        let inits: [_; 3] = inits
+            .try_into()
+            .map_err(|_| r_error("three initializers are needed: depthwise, pointwise and bias"))?;
+        let filters = sizes(&[filters])[0];
+        with_model(&model, |m| {
+            if filters == 0 {
+                add_depthwise_conv(m, name, &depthwise, &inits[0], &inits[2]).map_err(engine_err)
+            } else {
+                let config = SeparableConfig { depthwise, filters };
+                add_separable_conv(m, name, &config, &inits).map_err(engine_err)
+            }
         })
     })
 }
@@ -219,6 +347,8 @@ fn rs_add_rescaling(model: Robj, name: &str, scale: f64, offset: f64) -> Result<
 extendr_module! {
     mod conv;
     fn rs_add_conv;
+    fn rs_add_conv_transpose;
+    fn rs_add_depthwise_conv;
     fn rs_add_pooling;
     fn rs_add_global_pooling;
     fn rs_add_batch_normalization;

@@ -170,3 +170,24 @@ pub(crate) fn sum_partials(partials: &[f32], out: &mut [f32], parallel: bool) {
         body(0, out);
     }
 }
+
+/// Sums per-chunk weight gradients into `grads`, one entry per parameter.
+/// `partials` contains, parameter after parameter, `chunks` consecutive
+/// blocks of `lens[k]` floats for parameter `k`; a length of 0 skips the
+/// parameter.
+pub(crate) fn sum_param_partials(
+    partials: &[f32],
+    chunks: usize,
+    lens: &[usize],
+    grads: &mut [Vec<f32>],
+) {
+    let parallel = crate::pool::in_pool() && rayon::current_num_threads() > 1;
+    let mut start = 0;
+    for (grad, &len) in grads.iter_mut().zip(lens) {
+        if len == 0 {
+            continue;
+        }
+        sum_partials(&partials[start..start + chunks * len], grad, parallel);
+        start += chunks * len;
+    }
+}

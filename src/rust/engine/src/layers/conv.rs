@@ -302,6 +302,17 @@ impl Conv {
         })
     }
 
+    /// Returns the sliding window over the input.
+    pub(crate) fn window(&self) -> &Window {
+        &self.window
+    }
+
+    /// True when the column matrix is the input itself (see
+    /// `Conv::columns`), so col2im is not needed either.
+    pub(crate) fn has_identity_columns(&self) -> bool {
+        self.identity_columns
+    }
+
     fn post(&self) -> Post {
         if self.activation == Activation::Linear {
             Post::Linear
@@ -312,11 +323,11 @@ impl Conv {
         }
     }
 
-    fn input_per_sample(&self) -> usize {
+    pub(crate) fn input_per_sample(&self) -> usize {
         self.window.input_positions() * self.channels
     }
 
-    fn output_per_sample(&self) -> usize {
+    pub(crate) fn output_per_sample(&self) -> usize {
         self.window.positions() * self.filters
     }
 
@@ -326,7 +337,7 @@ impl Conv {
     }
 
     /// Width of a column-matrix row: all groups.
-    fn row_width(&self) -> usize {
+    pub(crate) fn row_width(&self) -> usize {
         self.window.taps() * self.channels
     }
 
@@ -337,7 +348,7 @@ impl Conv {
         }
     }
 
-    fn columns_per_sample(&self) -> usize {
+    pub(crate) fn columns_per_sample(&self) -> usize {
         if self.identity_columns {
             0
         } else {
@@ -485,7 +496,7 @@ impl Conv {
 
     /// Adds a column-matrix gradient of one sample onto the input positions
     /// its entries came from; `dx` is overwritten.
-    fn col2im(&self, d_columns: &[f32], dx: &mut [f32]) {
+    pub(crate) fn col2im(&self, d_columns: &[f32], dx: &mut [f32]) {
         dx.fill(0.0);
         let group_channels = self.channels / self.groups;
         let group_width = self.group_width();
@@ -590,7 +601,12 @@ impl Conv {
 
     /// Returns the column matrix of `samples` samples of `x`: `x` itself
     /// for identity columns, else built by im2col in `buffer`.
-    fn columns<'a>(&self, x: &'a [f32], samples: usize, buffer: &'a mut [f32]) -> &'a [f32] {
+    pub(crate) fn columns<'a>(
+        &self,
+        x: &'a [f32],
+        samples: usize,
+        buffer: &'a mut [f32],
+    ) -> &'a [f32] {
         if self.identity_columns {
             return x;
         }

@@ -86,3 +86,26 @@ with_avx2! {
         dst.iter_mut().zip(src).for_each(|(d, v)| *d += v);
     }
 }
+
+with_avx2! {
+    /// Adds elementwise products of rows: for `i` in `0..count` and `j` in
+    /// `0..width`, `dst[i * steps[0] + j] += a[i * steps[1] + j] * b[i * steps[2] + j]`.
+    /// A step of 0 reuses one row, so `count` rows can be summed into one.
+    pub(crate) fn multiply_add_rows(
+        dst: &mut [f32],
+        a: &[f32],
+        b: &[f32],
+        width: usize,
+        count: usize,
+        steps: [usize; 3],
+    ) {
+        for i in 0..count {
+            let (d, x, y) = (i * steps[0], i * steps[1], i * steps[2]);
+            dst[d..d + width]
+                .iter_mut()
+                .zip(&a[x..x + width])
+                .zip(&b[y..y + width])
+                .for_each(|((d, x), y)| *d += x * y);
+        }
+    }
+}

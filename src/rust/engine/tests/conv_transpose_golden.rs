@@ -1,0 +1,250 @@
+//! Transposed, depthwise and separable convolutions against Keras 3.
+//!
+//! `tests/golden/conv_transpose.json` was written by
+//! `tools/golden/make_golden_conv_transpose.py` with keras 3.15.1
+//! (TensorFlow backend), tensorflow 2.21.0 and numpy 2.4.6 on CPU, with
+//! `TF_ENABLE_ONEDNN_OPTS=0`. It contains the output shapes keras gives for
+//! a grid of settings (or that keras or TensorFlow rejects them), and, for
+//! layers with fixed weights on fixed inputs (formulas in
+//! `make_golden_conv.py`), the outputs and the gradients of
+//! `sum(output * output_weights)` from `tf.GradientTape`. TensorFlow's CPU
+//! kernels cannot run dilated transposed convolutions, so the script takes
+//! their shapes from keras's shape rule and their values from the gradient
+//! of `tf.nn.convolution`, which defines them.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::assert_all_close;
+use engine::activations::Activation;
+use engine::layers::conv_transpose::{ConvTranspose, ConvTransposeConfig};
+use engine::layers::depthwise::{DepthwiseConfig, DepthwiseConv};
+use engine::layers::separable::{SeparableConfig, SeparableConv};
+use engine::layers::window::Padding;
+use engine::layers::{BackwardArgs, ForwardCtx, Layer};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::Value;
+
+/// Tolerances for one layer call: sums of up to 54 products of values of at
+/// most 1 in magnitude, and a second product for separable layers.
+const RTOL: f64 = 1e-5;
+const ATOL: f64 = 1e-5;
+
+fn load() -> Value {
+    let path: PathBuf = [
+        env!("CARGO_MANIFEST_DIR"),
+        "tests",
+        "golden",
+        "conv_transpose.json",
+    ]
+    .iter()
+    .collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON: {e}"))
+}
+
+fn numbers(value: &Value) -> Vec<f64> {
+    match value {
+        Value::Array(items) => items.iter().flat_map(numbers).collect(),
+        other => vec![other.as_f64().expect("a number")],
+    }
+}
+
+fn numbers_f32(value: &Value) -> Vec<f32> {
+    numbers(value).into_iter().map(|v| v as f32).collect()
+}
+
+fn usizes(value: &Value) -> Vec<usize> {
+    numbers(value).into_iter().map(|v| v as usize).collect()
+}
+
+/// Reads a keras tuple argument (an integer or a list) for `rank` axes;
+/// `None` when the config does not set it.
+fn per_axis(config: &Value, key: &str, rank: usize) -> Option<Vec<usize>> {
+    match config.get(key) {
+        Some(Value::Number(n)) => Some(vec![n.as_u64().unwrap() as usize; rank]),
+        Some(list @ Value::Array(_)) => Some(usizes(list)),
+        _ => None,
+    }
+}
+
+/// Builds the engine layer of a golden case.
+fn build(class_name: &str, config: &Value, input: &[usize]) -> engine::Result<Box<dyn Layer>> {
+    let rank = if class_name.contains("1D") { 1 } else { 2 };
+    let ones = vec![1; rank];
+    let kernel_size = per_axis(config, "kernel_size", rank).unwrap();
+    let strides = per_axis(config, "strides", rank).unwrap_or(ones.clone());
+    let dilation_rate = per_axis(config, "dilation_rate", rank).unwrap_or(ones);
+    let padding = Padding::from_name(
+        config
+            .get("padding")
+            .and_then(Value::as_str)
+            .unwrap_or("valid"),
+        true,
+    )?;
+    let activation = Activation::from_name(
+        config
+            .get("activation")
+            .and_then(Value::as_str)
+            .unwrap_or("linear"),
+    )?;
+    let use_bias = config
+        .get("use_bias")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let filters = config.get("filters").and_then(Value::as_u64).unwrap_or(0) as usize;
+    if class_name.ends_with("Transpose") {
+        let transpose = ConvTransposeConfig {
+            rank,
+            filters,
+            kernel_size,
+            strides,
+            padding,
+            output_padding: per_axis(config, "output_padding", rank),
+            dilation_rate,
+            activation,
+            use_bias,
+        };
+        return Ok(Box::new(ConvTranspose::new("layer", &transpose, input)?));
+    }
+    let depthwise = DepthwiseConfig {
+        rank,
+        kernel_size,
+        strides,
+        padding,
+        dilation_rate,
+        depth_multiplier: config
+            .get("depth_multiplier")
+            .and_then(Value::as_u64)
+            .unwrap_or(1) as usize,
+        activation,
+        use_bias,
+    };
+    if class_name.starts_with("Depthwise") {
+        return Ok(Box::new(DepthwiseConv::new("layer", &depthwise, input)?));
+    }
+    let separable = SeparableConfig { depthwise, filters };
+    Ok(Box::new(SeparableConv::new("layer", &separable, input)?))
+}
+
+#[test]
+fn golden_file_names_its_source() {
+    let source = load()["source"].as_str().unwrap().to_string();
+    assert!(source.contains("keras 3.15.1"), "{source}");
+    assert!(source.contains("make_golden_conv_transpose.py"), "{source}");
+}
+
+#[test]
+fn output_shapes_match_keras() {
+    let document = load();
+    let cases = document["shapes"].as_array().unwrap();
+    let mut rejected = 0;
+    for case in cases {
+        let class_name = case["layer"].as_str().unwrap();
+        let input = usizes(&case["input_shape"]);
+        let config = &case["config"];
+        let built = build(class_name, config, &input);
+        if case.get("error").is_some() {
+            assert!(
+                built.is_err(),
+                "{class_name} {config} on {input:?}: keras rejects it, the engine built it"
+            );
+            rejected += 1;
+        } else {
+            let layer = built.unwrap_or_else(|e| panic!("{class_name} {config} on {input:?}: {e}"));
+            assert_eq!(
+                layer.output_shape(),
+                &usizes(&case["output_shape"])[..],
+                "{class_name} {config} on {input:?}"
+            );
+        }
+    }
+    assert!(
+        cases.len() > 1000 && rejected > 100,
+        "{} cases",
+        cases.len()
+    );
+}
+
+#[test]
+fn values_and_gradients_match_keras() {
+    let document = load();
+    let cases = document["values"].as_object().unwrap();
+    assert!(cases.contains_key("conv2d_transpose_same_dilation2"));
+    for (name, case) in cases {
+        let class_name = case["layer"].as_str().unwrap();
+        let input = usizes(&case["input_shape"]);
+        let batch = case["batch"].as_u64().unwrap() as usize;
+        let mut layer = build(class_name, &case["config"], &input).unwrap();
+        let weights = case["weights"].as_array().unwrap();
+        assert_eq!(layer.params().len(), weights.len(), "{name}: weight count");
+        for (param, weight) in layer.params_mut().iter_mut().zip(weights) {
+            assert_eq!(
+                param.shape,
+                usizes(&weight["shape"]),
+                "{name}: {} shape",
+                param.name
+            );
+            assert_eq!(
+                param.name,
+                weight["name"].as_str().unwrap(),
+                "{name}: weight name"
+            );
+            param.value = numbers_f32(&weight["value"]);
+        }
+
+        let x = numbers_f32(&case["x"]);
+        let out_len = batch * layer.output_shape().iter().product::<usize>();
+        let mut y = vec![0f32; out_len];
+        let mut scratch = vec![0f32; batch * layer.scratch_per_sample()];
+        let mut rng = StdRng::seed_from_u64(0);
+        let mut ctx = ForwardCtx {
+            training: false,
+            rng: &mut rng,
+        };
+        layer.forward(&x, batch, &mut y, &mut scratch, &mut ctx);
+        assert_all_close(
+            &format!("{name}: output"),
+            &y,
+            &numbers(&case["y"]),
+            RTOL,
+            ATOL,
+        );
+
+        let mut dy = numbers_f32(&case["output_weights"]);
+        let mut dx = vec![0f32; x.len()];
+        let mut grads: Vec<Vec<f32>> = layer
+            .params()
+            .iter()
+            .map(|p| vec![0f32; p.value.len()])
+            .collect();
+        layer.backward(BackwardArgs {
+            batch,
+            x: &x,
+            y: &y,
+            scratch: &scratch,
+            dy: &mut dy,
+            dy_is_preactivation: false,
+            dx: Some(&mut dx),
+            grads: &mut grads,
+        });
+        assert_all_close(
+            &format!("{name}: input gradient"),
+            &dx,
+            &numbers(&case["grad_x"]),
+            RTOL,
+            ATOL,
+        );
+        for (k, (grad, expected)) in grads
+            .iter()
+            .zip(case["grad_weights"].as_array().unwrap())
+            .enumerate()
+        {
+            let description = format!("{name}: gradient of {}", layer.params()[k].name);
+            assert_all_close(&description, grad, &numbers(expected), RTOL, ATOL);
+        }
+    }
+}
