@@ -629,9 +629,9 @@ trace_graph <- function(inputs, outputs, call = sys.call(-1)) {
       states[[length(states) + 1]] <- s
     }
   }
-  unused <- setdiff(input_ids, vapply(Filter(function(t) TRUE, unlist(lapply(order, function(t) t$origin$inputs), recursive = FALSE)), function(t) t$id, 0L))
+  consumed <- unlist(lapply(order, function(t) vapply(t$origin$inputs, function(i) i$id, 0L)))
   direct <- vapply(outputs, function(t) t$id, 0L)
-  unused <- setdiff(unused, direct)
+  unused <- setdiff(input_ids, c(consumed, direct))
   if (length(unused)) {
     unused_name <- inputs[[match(unused[1], input_ids)]]$origin$name
     abort(sprintf("The outputs do not depend on input \"%s\"; remove it from `inputs` or use it.", unused_name), call = call)

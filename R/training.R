@@ -474,6 +474,23 @@ check_metric_targets <- function(model, width, units, arg, call = sys.call(-1)) 
   }
 }
 
+# Returns a function that puts an unbuilt Sequential model back in its
+# unbuilt state (no engine model, no input shape), or does nothing for a
+# model that is built already.
+unbuild_on_failure <- function(model) {
+  if (is_built(model)) {
+    return(function() invisible())
+  }
+  function() {
+    model$ptr <- NULL
+    model$input_shape <- NULL
+    model$engine_compiled <- NULL
+    model$snapshot <- NULL
+    model$symbolic <- NULL
+    invisible()
+  }
+}
+
 # Makes sure the model is built and compiled before fit() or evaluate().
 prepare_training <- function(object, x, what, call = sys.call(-1)) {
   check_model(object, call = call)
@@ -565,6 +582,11 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   interrupt_after <- if (is.null(dots$.interrupt_after)) -1 else dots$.interrupt_after
   # Training changes the engine model even when it stops early or fails.
   on.exit(refresh_snapshot(object), add = TRUE)
+  # A model built from `x` here is unbuilt again when other arguments are
+  # rejected, so that a rejected call changes nothing.
+  checked <- FALSE
+  undo <- unbuild_on_failure(object)
+  on.exit(if (!checked) undo(), add = TRUE, after = FALSE)
   x <- prepare_training(object, x, "fit")
   y <- prepare_targets(y, n_samples(x), object)
   batch_size <- if (is.null(batch_size)) 32L else check_count(batch_size, "batch_size", min = 1)
@@ -609,6 +631,7 @@ fit.kerust_model <- function(object, x = NULL, y = NULL, ..., batch_size = NULL,
   object$stop_training <- FALSE
   dispatcher <- make_dispatcher(object, callbacks)
   changes_lr <- any(vapply(callbacks, function(cb) isTRUE(cb$changes_learning_rate), TRUE))
+  checked <- TRUE
   result <- engine_call(rs_fit(
     object$ptr, x, y, weights, val_x, val_y, val_weight, batch_size, epochs, initial_epoch - 1, shuffle,
     validation_split, verbose, isTRUE(l10n_info()$`UTF-8`), interrupt_after,

@@ -311,3 +311,14 @@ test_that("data frames and vectors of the wrong size get clear errors", {
   w[[1]] <- array(as.character(w[[1]]), dim(w[[1]]))
   expect_error(set_weights(model, w), "`weights\\[\\[1\\]\\]` must be a numeric", class = "kerust_error")
 })
+
+test_that("a rejected fit leaves an unbuilt model unbuilt", {
+  model <- keras_model_sequential() |> layer_dense(2)
+  compile(model, optimizer = "adam", loss = "mse")
+  expect_error(fit(model, matrix(0, 4, 3), matrix(0, 4, 5), verbose = 0), "`y` has 5 values per sample but the model outputs 2", class = "kerust_error")
+  expect_null(model$ptr)
+  expect_null(model$input_shape)
+  # The model can then be fitted on data of another shape.
+  fit(model, matrix(0, 4, 6), matrix(0, 4, 2), verbose = 0)
+  expect_equal(model$input_shape, 6L)
+})
