@@ -103,6 +103,25 @@ layer_weights <- function(state) {
   unname(all[startsWith(names(all), paste0(state$spec$name, "/"))])
 }
 
+# Replaces the weights of one layer in the model that holds its newest
+# weights; the models sharing it pick them up before their next use.
+set_layer_weights <- function(state, weights, call = sys.call(-1)) {
+  owner <- state$owner
+  if (is.null(owner)) {
+    abort(sprintf("Layer \"%s\" has no weights yet: it is not part of a built model.", state$spec$name), call = call)
+  }
+  if (!is.list(weights)) {
+    abort(sprintf("`weights` must be a list of arrays as returned by get_weights(), got %s.", describe(weights)), call = call)
+  }
+  all <- get_weights_named(owner)
+  mine <- which(startsWith(names(all), paste0(state$spec$name, "/")))
+  if (length(weights) != length(mine)) {
+    abort(sprintf("`weights` has %d arrays but layer \"%s\" has %d weights.", length(weights), state$spec$name, length(mine)), call = call)
+  }
+  all[mine] <- weights
+  set_weights(owner, unname(all))
+}
+
 get_weights_named <- function(model) {
   check_model(model)
   sync_shared_layers(model)

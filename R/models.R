@@ -179,11 +179,13 @@ ptr_valid <- function(ptr) {
 #'
 #' `get_weights()` returns all weights as a list of R arrays in keras's
 #' order (for each layer, kernel then bias) with keras's shapes (a dense
-#' kernel is `input_dim x units`). `set_weights()` replaces them from such a
+#' kernel is `input_dim x units`). Given a layer (from [get_layer()] or a
+#' layer object used in a model), `get_weights()` and `set_weights()` read
+#' and write that layer's weights only. `set_weights()` replaces them from such a
 #' list. `count_params()` returns the number of weights. `pop_layer()`
 #' removes the last layer of a Sequential model.
 #'
-#' @param object A model.
+#' @param object A model, or for `get_weights()` and `set_weights()` a layer.
 #' @param weights A list of arrays with the shapes `get_weights()` returns.
 #' @param ... Unused.
 #' @returns `get_weights()`: a list of arrays. `set_weights()` and
@@ -201,6 +203,9 @@ NULL
 #' @rdname model-weights
 #' @export
 get_weights <- function(object, ...) {
+  if (is_layer_object(object)) {
+    return(layer_weights(layer_state(object)))
+  }
   check_model(object)
   if (!is_built(object)) {
     return(list())
@@ -214,6 +219,10 @@ get_weights <- function(object, ...) {
 #' @rdname model-weights
 #' @export
 set_weights <- function(object, weights, ...) {
+  if (is_layer_object(object)) {
+    set_layer_weights(layer_state(object), weights)
+    return(invisible(object))
+  }
   check_model(object)
   if (!is.list(weights)) {
     abort(sprintf("`weights` must be a list of arrays as returned by get_weights(), got %s.", describe(weights)))

@@ -320,3 +320,20 @@ test_that("plot draws the layer graph", {
   expect_error(plot(model, to_file = "graph.pdf"), "`to_file` must end in \".png\"", class = "kerust_error")
   expect_error(plot(keras_model_sequential()), "not built yet", class = "kerust_error")
 })
+
+test_that("get_weights and set_weights work on one layer", {
+  set.seed(11)
+  model <- keras_model_sequential(input_shape = 3) |>
+    layer_dense(4, name = "first") |>
+    layer_dense(1, name = "second")
+  first <- get_layer(model, "first")
+  w <- get_weights(first)
+  expect_equal(lapply(w, dim), list(c(3L, 4L), 4L))
+  expect_identical(w, get_weights(model)[1:2])
+  w[[2]][] <- 1
+  set_weights(first, w)
+  expect_equal(as.vector(get_weights(model)[[2]]), rep(1, 4))
+  expect_identical(get_weights(model)[3:4], get_weights(get_layer(model, "second")))
+  expect_error(set_weights(first, w[1]), "`weights` has 1 arrays but layer \"first\" has 2 weights", class = "kerust_error")
+  expect_error(set_weights(first, "x"), "`weights` must be a list of arrays", class = "kerust_error")
+})
