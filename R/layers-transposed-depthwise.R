@@ -263,6 +263,11 @@ layer_conv_1d_transpose <- function(object, filters, kernel_size, strides = 1L,
 #' @param depthwise_regularizer `NULL` or a `regularizer_*()` penalty on the
 #'   kernel.
 #' @param depthwise_constraint,bias_constraint Not supported; must be `NULL`.
+#' @param bias_initializer Initializer of the bias: a name or an
+#'   `initializer_*()` object (see [initializers]).
+#' @param bias_regularizer,activity_regularizer `NULL` or a
+#'   `regularizer_*()` penalty on the bias or on the layer's output (see
+#'   [regularizers]).
 #' @param name Layer name; by default `depthwise_conv2d`, ...
 #' @returns `object` with the layer appended (invisibly), or the layer when
 #'   `object` is missing.

@@ -293,7 +293,7 @@ call_model_object <- function(model, object, ..., call = sys.call(-1)) {
     outputs <- replay_graph(inputs, model$outputs, given, identity, call = call)
     return(if (length(outputs) == 1) outputs[[1]] else outputs)
   }
-  predict(model, object, ...)
+  stats::predict(model, object, ...)
 }
 
 # Calls the layers of the graph between `inputs` and `outputs` again on
@@ -860,7 +860,7 @@ set_layers_trainable <- function(object, from, to, which, trainable, call = sys.
 connected_to <- function(model, info) {
   layer_names <- vapply(model$layers, function(l) l$name, "")
   node_layers <- layer_names[info$node_layer]
-  call_index <- ave(seq_along(node_layers), node_layers, FUN = seq_along) - 1L
+  call_index <- stats::ave(seq_along(node_layers), node_layers, FUN = seq_along) - 1L
   describe_src <- function(code) {
     if (code < 0) {
       return(sprintf("%s[0][0]", info$input_names[-code]))
@@ -949,8 +949,8 @@ plot.kerust_model <- function(x, show_shapes = FALSE, show_layer_names = TRUE, .
     }
     if (!changed) break
   }
-  slot <- ave(seq_len(n), depth, FUN = seq_along)
-  width <- ave(seq_len(n), depth, FUN = length)
+  slot <- stats::ave(seq_len(n), depth, FUN = seq_along)
+  width <- stats::ave(seq_len(n), depth, FUN = length)
   across <- (slot - 0.5) / width
   along <- if (max(depth) == 0) rep(0.5, n) else 1 - depth / max(depth)
   pos <- if (rankdir == "TB") cbind(across, along) else cbind(1 - along, 1 - across)

@@ -881,7 +881,7 @@ test_on_batch <- function(object, x, y = NULL, sample_weight = NULL) {
 predict_on_batch <- function(object, x) {
   check_model(object)
   prepared <- prepare_inputs(x, object)
-  predict(object, x, batch_size = n_samples(prepared))
+  stats::predict(object, x, batch_size = n_samples(prepared))
 }
 
 batch_result <- function(logs) {
