@@ -21,6 +21,10 @@ model_fields <- function(x) environment(x)$fields
   if (name %in% c("input", "inputs", "output", "outputs") && !inherits(x, "kerust_functional")) {
     return(sequential_tensors(x, name))
   }
+  if (identical(name, "trainable")) {
+    states <- lapply(fields$layers, function(l) fields$layer_states[[l$name]])
+    return(all(vapply(states, function(st) is.null(st) || isTRUE(st$trainable), TRUE)))
+  }
   value <- fields[[name]]
   if (is.null(value) && name %in% c("input", "output")) {
     tensors <- fields[[paste0(name, "s")]]
@@ -34,6 +38,12 @@ model_fields <- function(x) environment(x)$fields
 
 #' @export
 `$<-.kerust_model` <- function(x, name, value) {
+  if (identical(name, "trainable")) {
+    # As in keras, `model$trainable <- FALSE` freezes every layer.
+    check_flag(value, "trainable")
+    if (length(model_fields(x)$layers)) set_layers_trainable(x, NULL, NULL, NULL, value)
+    return(x)
+  }
   assign(name, value, envir = model_fields(x))
   x
 }

@@ -337,3 +337,20 @@ test_that("get_weights and set_weights work on one layer", {
   expect_error(set_weights(first, w[1]), "`weights` has 1 arrays but layer \"first\" has 2 weights", class = "kerust_error")
   expect_error(set_weights(first, "x"), "`weights` must be a list of arrays", class = "kerust_error")
 })
+
+test_that("model$trainable freezes every layer", {
+  set.seed(12)
+  base <- keras_model_sequential(input_shape = 3) |> layer_dense(4, name = "base_dense")
+  expect_true(base$trainable)
+  base$trainable <- FALSE
+  expect_false(base$trainable)
+  x <- keras_input(3)
+  model <- keras_model(x, base(x) |> layer_dense(1, name = "top"))
+  text <- capture.output(summary(model))
+  expect_true(any(grepl("Non-trainable params: 16 ", text)))
+  compile(model, optimizer = optimizer_sgd(0.1), loss = "mse")
+  before <- get_weights(base)
+  fit(model, matrix(runif(30), 10), runif(10), epochs = 2, verbose = 0)
+  expect_identical(get_weights(base), before)
+  expect_error(base$trainable <- NA, "`trainable` must be TRUE or FALSE", class = "kerust_error")
+})
