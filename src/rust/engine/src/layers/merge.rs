@@ -5,6 +5,39 @@ use super::{BackwardArgs, ForwardCtx, Layer, Merge};
 use crate::error::{format_batch_shape, Error, Result};
 use crate::model::size_of;
 
+/// Implements [`Layer`] for a merge layer with fields `name` and `shape`:
+/// the model runs it through [`Merge`], so `forward` and `backward` are
+/// never called.
+macro_rules! merge_layer {
+    ($type:ty, |$layer:ident| $class:expr) => {
+        impl Layer for $type {
+            fn class_name(&self) -> &'static str {
+                let $layer = self;
+                $class
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+            fn output_shape(&self) -> &[usize] {
+                &self.shape
+            }
+            fn forward(
+                &self,
+                _: &[f32],
+                _: usize,
+                _: &mut [f32],
+                _: &mut [f32],
+                _: &mut ForwardCtx,
+            ) {
+            }
+            fn backward(&self, _: BackwardArgs) {}
+            fn as_merge(&self) -> Option<&dyn Merge> {
+                Some(self)
+            }
+        }
+    };
+}
+
 /// The element-wise merges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ElementwiseOp {
@@ -81,22 +114,7 @@ impl Elementwise {
     }
 }
 
-impl Layer for Elementwise {
-    fn class_name(&self) -> &'static str {
-        self.op.class_name()
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn output_shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn forward(&self, _: &[f32], _: usize, _: &mut [f32], _: &mut [f32], _: &mut ForwardCtx) {}
-    fn backward(&self, _: BackwardArgs) {}
-    fn as_merge(&self) -> Option<&dyn Merge> {
-        Some(self)
-    }
-}
+merge_layer!(Elementwise, |layer| layer.op.class_name());
 
 impl Merge for Elementwise {
     fn forward_many(&self, xs: &[&[f32]], batch: usize, y: &mut [f32]) {
@@ -237,22 +255,7 @@ impl Concatenate {
     }
 }
 
-impl Layer for Concatenate {
-    fn class_name(&self) -> &'static str {
-        "Concatenate"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn output_shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn forward(&self, _: &[f32], _: usize, _: &mut [f32], _: &mut [f32], _: &mut ForwardCtx) {}
-    fn backward(&self, _: BackwardArgs) {}
-    fn as_merge(&self) -> Option<&dyn Merge> {
-        Some(self)
-    }
-}
+merge_layer!(Concatenate, |_layer| "Concatenate");
 
 impl Merge for Concatenate {
     fn forward_many(&self, xs: &[&[f32]], batch: usize, y: &mut [f32]) {
@@ -418,22 +421,7 @@ impl Dot {
     }
 }
 
-impl Layer for Dot {
-    fn class_name(&self) -> &'static str {
-        "Dot"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn output_shape(&self) -> &[usize] {
-        &self.shape
-    }
-    fn forward(&self, _: &[f32], _: usize, _: &mut [f32], _: &mut [f32], _: &mut ForwardCtx) {}
-    fn backward(&self, _: BackwardArgs) {}
-    fn as_merge(&self) -> Option<&dyn Merge> {
-        Some(self)
-    }
-}
+merge_layer!(Dot, |_layer| "Dot");
 
 impl Merge for Dot {
     fn forward_many(&self, xs: &[&[f32]], batch: usize, y: &mut [f32]) {
