@@ -125,6 +125,10 @@ rs_add_merge <- function(model, name, kind, axes, normalize) .Call(wrap__rs_add_
 #' @noRd
 rs_set_outputs <- function(model, outputs) .Call(wrap__rs_set_outputs, model, outputs)
 
+#' Names the model outputs (keras's named outputs).
+#' @noRd
+rs_set_output_names <- function(model, names) .Call(wrap__rs_set_output_names, model, names)
+
 #' Returns the tensor code of the last node added.
 #' @noRd
 rs_last_node <- function(model) .Call(wrap__rs_last_node, model)

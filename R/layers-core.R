@@ -80,6 +80,11 @@ layer_name <- function(name, base, call = sys.call(-1)) {
     return(unique_name(base))
   }
   check_string(name, "name", call = call)
+  # Weights are named "<layer>/<weight>", as in keras.
+  if (grepl("/", name, fixed = TRUE)) {
+    abort(sprintf("`name` cannot contain \"/\", got \"%s\".", name), call = call)
+  }
+  name
 }
 
 #' Densely connected layer

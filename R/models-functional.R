@@ -64,6 +64,14 @@ layer_spec <- function(x) if (is.function(x)) layer_state(x)$spec else x
 #' @export
 `$<-.kerust_layer` <- function(x, name, value) {
   if (!is.function(x)) {
+    if (identical(name, "trainable")) {
+      # model$layers holds layer descriptions; setting the flag there would
+      # change nothing.
+      abort(sprintf(
+        "Set `trainable` on the layer object: get_layer(model, \"%s\")$trainable <- %s, or use freeze_weights().",
+        .subset2(x, "name"), deparse(value)
+      ))
+    }
     return(NextMethod())
   }
   state <- layer_state(x)
@@ -133,10 +141,17 @@ get_weights_named <- function(model) {
 
 .tensor_ids <- new.env(parent = emptyenv())
 
+# Tensor ids are unique across R sessions (a session tag and a counter),
+# so that tensors of a model read back by readRDS() never share an id with
+# tensors made in the reading session. The tag does not use R's random
+# number generator, which would change results after set.seed().
 next_tensor_id <- function() {
+  if (is.null(.tensor_ids$session)) {
+    .tensor_ids$session <- sprintf("%x.%x", Sys.getpid(), as.integer((as.numeric(Sys.time()) * 1e6) %% 2^31))
+  }
   id <- (.tensor_ids$last %||% 0L) + 1L
   .tensor_ids$last <- id
-  id
+  paste0(.tensor_ids$session, ".", id)
 }
 
 new_tensor <- function(shape, origin) {
@@ -265,6 +280,12 @@ call_on_tensors <- function(state, inputs, call = sys.call(-1)) {
     }
   )
   info <- engine_call(rs_graph_info(ptr), call = call)
+  if (any(info$output_shapes[[1]] > .Machine$integer.max)) {
+    abort(sprintf(
+      "Layer \"%s\" would output samples of shape (%s), with an axis longer than R can index.",
+      spec$name, paste(format(info$output_shapes[[1]], scientific = FALSE), collapse = ", ")
+    ), call = call)
+  }
   state$input_shapes <- shapes
   output <- new_tensor(info$output_shapes[[1]], list(kind = "layer", state = state, inputs = inputs))
   if (is.null(state$output)) {
@@ -287,11 +308,20 @@ call_model_object <- function(model, object, ..., call = sys.call(-1)) {
     }
     given <- if (is_tensor(object)) list(object) else object
     inputs <- model$inputs
+    if (!is.null(names(given)) && all(nzchar(names(given)))) {
+      given <- match_data_list(given, vapply(inputs, function(t) t$origin$name, ""), "object", "input", call = call)
+    }
     if (length(given) != length(inputs)) {
       abort(sprintf("Model \"%s\" has %d input%s but was called on %d tensors.", model$name, length(inputs), if (length(inputs) == 1) "" else "s", length(given)), call = call)
     }
     outputs <- replay_graph(inputs, model$outputs, given, identity, call = call)
     return(if (length(outputs) == 1) outputs[[1]] else outputs)
+  }
+  if (inherits(object, "kerust_model")) {
+    abort(sprintf(
+      "Model \"%s\" was called on another model; call it on tensors (e.g. model(keras_input(...)) or model(other_model$output)) or on data to predict.",
+      model$name
+    ), call = call)
   }
   stats::predict(model, object, ...)
 }
@@ -302,12 +332,12 @@ call_model_object <- function(model, object, ..., call = sys.call(-1)) {
 replay_graph <- function(inputs, outputs, new_inputs, state_for, call = sys.call(-1)) {
   graph <- trace_graph(inputs, outputs, call = call)
   map <- new.env(parent = emptyenv())
-  for (k in seq_along(inputs)) map[[as.character(inputs[[k]]$id)]] <- new_inputs[[k]]
+  for (k in seq_along(inputs)) map[[inputs[[k]]$id]] <- new_inputs[[k]]
   for (t in graph$calls) {
-    args <- lapply(t$origin$inputs, function(i) map[[as.character(i$id)]])
-    map[[as.character(t$id)]] <- call_on_tensors(state_for(t$origin$state), if (length(args) == 1) args[[1]] else args, call = call)
+    args <- lapply(t$origin$inputs, function(i) map[[i$id]])
+    map[[t$id]] <- call_on_tensors(state_for(t$origin$state), if (length(args) == 1) args[[1]] else args, call = call)
   }
-  lapply(outputs, function(o) map[[as.character(o$id)]])
+  lapply(outputs, function(o) map[[o$id]])
 }
 
 # The symbolic input and output of a built Sequential model, made once
@@ -388,7 +418,10 @@ clone_model <- function(model, input_tensors = NULL, clone_function = NULL, call
   fresh <- new.env(parent = emptyenv())
   state_for <- function(state) {
     key <- state$spec$name
-    if (is.null(fresh[[key]])) fresh[[key]] <- new_layer_state(clone_spec(state$spec))
+    if (is.null(fresh[[key]])) {
+      fresh[[key]] <- new_layer_state(clone_spec(state$spec))
+      fresh[[key]]$trainable <- state$trainable
+    }
     fresh[[key]]
   }
   outputs <- replay_graph(inputs, model$outputs, input_tensors, state_for)
@@ -589,6 +622,10 @@ keras_model <- function(inputs = NULL, outputs = NULL, ..., name = NULL) {
   if (any(not_inputs)) {
     abort(sprintf("`inputs[[%d]]` is not a tensor from keras_input() but the output of layer \"%s\".", which(not_inputs)[1], tensor_source_name(inputs[[which(not_inputs)[1]]])))
   }
+  given <- names(outputs)
+  if (!is.null(given) && (!all(nzchar(given)) || anyDuplicated(given))) {
+    abort("`outputs` must be unnamed or named with different, non-empty names.")
+  }
   input_names <- vapply(inputs, function(t) t$origin$name, "")
   if (anyDuplicated(input_names)) {
     abort(sprintf("The inputs must have different names; \"%s\" is given twice.", input_names[anyDuplicated(input_names)]))
@@ -616,27 +653,36 @@ keras_model <- function(inputs = NULL, outputs = NULL, ..., name = NULL) {
 # where every call comes after the calls it reads from, and the distinct
 # layer states in order of first use.
 trace_graph <- function(inputs, outputs, call = sys.call(-1)) {
-  input_ids <- vapply(inputs, function(t) t$id, 0L)
+  input_ids <- vapply(inputs, function(t) t$id, "")
   seen <- new.env(parent = emptyenv())
   order <- list()
-  visit <- function(t) {
-    key <- as.character(t$id)
-    if (!is.null(seen[[key]])) {
-      return(invisible())
+  # A depth-first walk with an explicit stack, so that deep graphs do not
+  # exhaust R's C stack; an entry with `done = TRUE` is emitted after the
+  # calls it reads from.
+  stack <- lapply(rev(outputs), function(t) list(t = t, done = FALSE))
+  while (length(stack)) {
+    top <- stack[[length(stack)]]
+    stack[[length(stack)]] <- NULL
+    t <- top$t
+    if (top$done) {
+      order[[length(order) + 1]] <- t
+      next
     }
-    seen[[key]] <- TRUE
+    if (!is.null(seen[[t$id]])) next
+    seen[[t$id]] <- TRUE
     if (t$origin$kind == "input") {
       if (!t$id %in% input_ids) {
         abort(sprintf(
           "The outputs depend on input \"%s\", which is not in `inputs`; add it to `inputs`.", t$origin$name
         ), call = call)
       }
-      return(invisible())
+      next
     }
-    for (i in t$origin$inputs) visit(i)
-    order[[length(order) + 1]] <<- t
+    stack[[length(stack) + 1]] <- list(t = t, done = TRUE)
+    for (i in rev(t$origin$inputs)) {
+      if (is.null(seen[[i$id]])) stack[[length(stack) + 1]] <- list(t = i, done = FALSE)
+    }
   }
-  for (t in outputs) visit(t)
   states <- list()
   for (t in order) {
     s <- t$origin$state
@@ -648,8 +694,14 @@ trace_graph <- function(inputs, outputs, call = sys.call(-1)) {
       states[[length(states) + 1]] <- s
     }
   }
-  consumed <- unlist(lapply(order, function(t) vapply(t$origin$inputs, function(i) i$id, 0L)))
-  direct <- vapply(outputs, function(t) t$id, 0L)
+  input_names <- vapply(inputs, function(t) t$origin$name, "")
+  layer_names <- vapply(states, function(s) s$spec$name, "")
+  both <- intersect(input_names, layer_names)
+  if (length(both)) {
+    abort(sprintf("The name \"%s\" is used by an input and a layer; names must be unique within a model.", both[1]), call = call)
+  }
+  consumed <- unlist(lapply(order, function(t) vapply(t$origin$inputs, function(i) i$id, "")))
+  direct <- vapply(outputs, function(t) t$id, "")
   unused <- setdiff(input_ids, c(consumed, direct))
   if (length(unused)) {
     unused_name <- inputs[[match(unused[1], input_ids)]]$origin$name
@@ -665,11 +717,11 @@ build_functional <- function(model, call = sys.call(-1)) {
   input_names <- vapply(model$inputs, function(t) t$origin$name, "")
   ptr <- engine_call(rs_graph_new(model$name, shapes, input_names, model$seed), call = call)
   codes <- new.env(parent = emptyenv())
-  for (k in seq_along(model$inputs)) codes[[as.character(model$inputs[[k]]$id)]] <- -k
+  for (k in seq_along(model$inputs)) codes[[model$inputs[[k]]$id]] <- -k
   added <- character()
   for (t in graph$calls) {
     spec <- t$origin$state$spec
-    srcs <- vapply(t$origin$inputs, function(i) codes[[as.character(i$id)]], 0)
+    srcs <- vapply(t$origin$inputs, function(i) codes[[i$id]], 0)
     if (spec$name %in% added) {
       engine_call(rs_call_layer(ptr, spec$name, srcs), call = call)
     } else {
@@ -677,10 +729,14 @@ build_functional <- function(model, call = sys.call(-1)) {
       engine_add_layer(ptr, spec, call = call)
       added <- c(added, spec$name)
     }
-    codes[[as.character(t$id)]] <- engine_call(rs_last_node(ptr), call = call)
+    codes[[t$id]] <- engine_call(rs_last_node(ptr), call = call)
   }
-  outs <- vapply(model$outputs, function(t) codes[[as.character(t$id)]], 0)
+  outs <- vapply(model$outputs, function(t) codes[[t$id]], 0)
   engine_call(rs_set_outputs(ptr, outs), call = call)
+  # Outputs given as a named list are named by the list's names, as keras
+  # names dict outputs.
+  given <- names(model$outputs)
+  if (!is.null(given) && all(nzchar(given))) engine_call(rs_set_output_names(ptr, given), call = call)
   model$ptr <- ptr
   info <- engine_call(rs_graph_info(ptr), call = call)
   model$input_names <- info$input_names
@@ -696,6 +752,7 @@ attach_layer_state <- function(model, state, call = sys.call(-1)) {
   name <- state$spec$name
   if (is.null(model$layer_states)) model$layer_states <- list()
   model$layer_states[[name]] <- state
+  if (!any(vapply(state$users, identical, TRUE, model))) state$users <- c(state$users, list(model))
   if (is.null(model$layer_versions)) model$layer_versions <- integer()
   owner <- state$owner
   if (!is.null(owner) && !identical(owner, model) && is_built(model) && ptr_valid(owner$ptr)) {
@@ -728,6 +785,25 @@ sync_shared_layers <- function(model, call = sys.call(-1)) {
   engine_call(rs_set_trainable(model$ptr, setdiff(names(states), frozen), TRUE), call = call)
   engine_call(rs_set_trainable(model$ptr, frozen, FALSE), call = call)
   invisible(model)
+}
+
+# Removes `model` from the users of a layer it no longer has. When it held
+# the layer's newest weights, they are first copied to the other users.
+detach_layer_state <- function(model, state, call = sys.call(-1)) {
+  name <- state$spec$name
+  others <- Filter(function(u) !identical(u, model), state$users)
+  state$users <- others
+  if (!identical(state$owner, model)) {
+    return(invisible())
+  }
+  state$owner <- NULL
+  for (other in others) {
+    if (!is_built(other) || !ptr_valid(other$ptr)) next
+    engine_call(rs_copy_layer_weights(other$ptr, model$ptr, name), call = call)
+    other$layer_versions[[name]] <- state$version
+    if (is.null(state$owner)) state$owner <- other
+  }
+  invisible()
 }
 
 # Marks `model` as holding the newest weights of all its shared layers,
@@ -932,6 +1008,9 @@ plot.kerust_model <- function(x, show_shapes = FALSE, show_layer_names = TRUE, .
   if (!is.null(to_file)) {
     check_string(to_file, "to_file")
     if (!grepl("\\.png$", to_file, ignore.case = TRUE)) abort(sprintf("`to_file` must end in \".png\", got \"%s\".", to_file))
+    if (!dir.exists(dirname(path.expand(to_file)))) {
+      abort(sprintf("Cannot write \"%s\": the folder \"%s\" does not exist.", to_file, dirname(to_file)))
+    }
   }
   g <- layer_graph(x, show_shapes, show_layer_names)
   n <- length(g$labels)
@@ -959,7 +1038,8 @@ plot.kerust_model <- function(x, show_shapes = FALSE, show_layer_names = TRUE, .
     on.exit(grDevices::dev.off(), add = TRUE)
   }
   old <- graphics::par(mar = c(0.5, 0.5, 0.5, 0.5))
-  on.exit(graphics::par(old), add = TRUE)
+  # Restore the margins before the file's device (if any) is closed.
+  on.exit(graphics::par(old), add = TRUE, after = FALSE)
   graphics::plot.new()
   graphics::plot.window(xlim = c(-0.05, 1.05), ylim = c(-0.1, 1.1))
   cex <- 0.8

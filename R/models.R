@@ -265,10 +265,15 @@ pop_layer <- function(object) {
   if (length(object$layers) == 0) {
     abort("The model has no layers to remove.")
   }
-  if (is_built(object)) engine_call(rs_pop(object$ptr))
   removed <- object$layers[[length(object$layers)]]$name
+  state <- object$layer_states[[removed]]
+  if (!is.null(state)) {
+    if (is_built(object)) sync_shared_layers(object)
+    detach_layer_state(object, state)
+    object$layer_states[[removed]] <- NULL
+  }
+  if (is_built(object)) engine_call(rs_pop(object$ptr))
   object$layers <- object$layers[-length(object$layers)]
-  if (!is.null(object$layer_states)) object$layer_states[[removed]] <- NULL
   object$symbolic <- NULL
   refresh_snapshot(object)
   invisible(object)

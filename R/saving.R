@@ -198,7 +198,9 @@ load_model_weights <- function(model, filepath, skip_mismatch = FALSE, ...) {
   if (!file.exists(path)) {
     abort(sprintf("Cannot load weights from \"%s\": the file does not exist.", filepath))
   }
+  sync_shared_layers(model)
   skipped <- engine_call(rs_load_weights_file(model$ptr, path, skip_mismatch))
+  claim_shared_layers(model)
   refresh_snapshot(model)
   if (length(skipped)) {
     warning(sprintf(
@@ -263,6 +265,7 @@ write_model_file <- function(model, path, weights_only, call = sys.call(-1)) {
 }
 
 model_bytes <- function(model, include_optimizer, call = sys.call(-1)) {
+  sync_shared_layers(model, call = call)
   engine_call(rs_model_to_raw(model$ptr, kerust_version(), include_optimizer), call = call)
 }
 
@@ -274,6 +277,8 @@ check_saveable <- function(model, call = sys.call(-1)) {
       call = call
     )
   }
+  # Layers shared with a model trained since bring their newest weights.
+  sync_shared_layers(model, call = call)
 }
 
 # Checks the extension of a path to write and returns it expanded.
@@ -354,7 +359,8 @@ restore_engine_model <- function(model, call = sys.call(-1)) {
     build_functional(model, call = call)
     engine_call(rs_set_weights(model$ptr, unname(model$weights_snapshot)), call = call)
     model$engine_compiled <- FALSE
-    model$layer_versions[] <- 0L
+    if (length(model$layer_versions)) model$layer_versions[] <- 0L
+    for (layer in model$layers) reserve_name(layer$name)
     return(invisible(model))
   }
   if (is.null(model$snapshot)) {
@@ -369,6 +375,10 @@ restore_engine_model <- function(model, call = sys.call(-1)) {
     ), call = call)
   }
   model$ptr <- engine_call(rs_model_from_raw(model$snapshot, TRUE, "the model's saved state"), call = call)
+  # The snapshot holds the weights of the last refresh, so shared layers
+  # are taken again from the model that changed them last.
+  if (length(model$layer_versions)) model$layer_versions[] <- 0L
+  for (layer in model$layers) reserve_name(layer$name)
   invisible(model)
 }
 

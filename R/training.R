@@ -52,10 +52,13 @@ compile.kerust_model <- function(object, optimizer = "rmsprop", loss = NULL, met
   optimizer <- resolve_optimizer(optimizer)
   outputs <- output_names_of(object)
   if (length(outputs) > 1) {
-    loss <- lapply(per_output(loss, outputs, "loss", is_single_loss), function(l) {
-      if (is.null(l)) abort("`loss` must give a loss for every output.")
-      resolve_loss(l)
-    })
+    loss <- per_output(loss, outputs, "loss", is_single_loss)
+    for (h in seq_along(outputs)) {
+      if (is.null(loss[[h]])) {
+        abort(sprintf("`loss` has no loss for output \"%s\"; give a loss for every output.", outputs[h]))
+      }
+      loss[[h]] <- resolve_loss(loss[[h]])
+    }
     metrics <- per_output(metrics, outputs, "metrics", is_single_metric)
     weighted_metrics <- per_output(weighted_metrics, outputs, "weighted_metrics", is_single_metric)
     for (h in seq_along(outputs)) {

@@ -354,3 +354,107 @@ test_that("model$trainable freezes every layer", {
   expect_identical(get_weights(base), before)
   expect_error(base$trainable <- NA, "`trainable` must be TRUE or FALSE", class = "kerust_error")
 })
+
+run_in_new_session <- function(code) {
+  rscript <- file.path(R.home("bin"), "Rscript")
+  libs <- paste0("R_LIBS=", paste(.libPaths(), collapse = .Platform$path.sep))
+  system2(rscript, c("-e", shQuote(code)), env = libs, stdout = TRUE, stderr = TRUE)
+}
+
+test_that("a model read back in a new session extends correctly", {
+  set.seed(13)
+  inp <- keras_input(3, name = "inp")
+  out <- inp |> layer_dense(2, name = "feat") |> layer_dense(1, name = "out")
+  path <- tempfile(fileext = ".rds")
+  saveRDS(keras_model(inp, out), path)
+  # In a new session tensor and layer names start again; the new head must
+  # not be confused with the loaded model's tensors or layers.
+  result <- run_in_new_session(sprintf(paste(
+    "library(kerust); set.seed(2); base <- readRDS('%s')",
+    "feat <- get_layer(base, 'feat')$output",
+    "m <- keras_model(base$inputs, list(base$outputs[[1]], feat |> layer_dense(1, name = 'new_head')))",
+    "p <- predict(m, matrix(1:6, 2))",
+    "cat('names', names(p), 'dims', dim(p[[2]]), '\\n')",
+    "x <- keras_input(3); y <- x |> layer_dense(3)",
+    "cat('layers', length(keras_model(x, base(y))$layers), '\\n')",
+    sep = "; "
+  ), path))
+  expect_true(any(grepl("names out new_head dims 2 1", result)), info = paste(result, collapse = "\n"))
+  expect_true(any(grepl("layers 3", result)), info = paste(result, collapse = "\n"))
+})
+
+test_that("saving takes the newest weights of shared layers", {
+  set.seed(14)
+  s <- keras_model_sequential(input_shape = 3, name = "s") |> layer_dense(2, name = "enc")
+  x <- keras_input(3)
+  a <- keras_model(x, s(x) |> layer_dense(1, name = "head"))
+  compile(a, optimizer = optimizer_sgd(0.5), loss = "mse")
+  fit(a, matrix(rnorm(30), 10), rnorm(10), epochs = 3, verbose = 0)
+  path <- tempfile(fileext = ".keras")
+  save_model(s, path)
+  expect_identical(get_weights(load_model(path)), get_weights(s))
+  rds <- tempfile(fileext = ".rds")
+  saveRDS(s, rds)
+  expect_identical(get_weights(readRDS(rds)), get_weights(a)[1:2])
+  # Loaded weights reach the models sharing the layer.
+  weights <- tempfile(fileext = ".weights.safetensors")
+  w <- get_weights(s)
+  w[[1]][] <- 0.25
+  set_weights(s, w)
+  save_model_weights(s, weights)
+  fit(a, matrix(rnorm(30), 10), rnorm(10), epochs = 1, verbose = 0)
+  load_model_weights(s, weights)
+  expect_equal(as.vector(get_weights(a)[[1]]), rep(0.25, 6))
+})
+
+test_that("layer sharing survives pop_layer", {
+  set.seed(15)
+  s <- keras_model_sequential(input_shape = 3) |> layer_dense(4, name = "d1") |> layer_dense(2, name = "d2")
+  i <- keras_input(4)
+  f <- keras_model(i, get_layer(s, "d2")(i))
+  compile(s, optimizer = "sgd", loss = "mse")
+  fit(s, matrix(rnorm(30), 10), matrix(rnorm(20), 10), epochs = 1, verbose = 0)
+  trained <- get_weights(s)[3:4]
+  pop_layer(s)
+  expect_identical(get_weights(f), trained)
+  s |> layer_dense(5, name = "d2")
+  expect_identical(get_weights(f), trained)
+})
+
+test_that("named tensor lists and named outputs are matched by name", {
+  a <- keras_input(3, name = "a")
+  b <- keras_input(3, name = "b")
+  difference <- keras_model(list(a, b), layer_subtract(list(a, b)))
+  x <- keras_input(3, name = "x")
+  y <- keras_input(3, name = "y")
+  m <- keras_model(list(x, y), difference(list(b = y, a = x)))
+  # a = x = 1, b = y = 5: a - b = -4.
+  expect_equal(predict(m, list(matrix(1, 1, 3), matrix(5, 1, 3))), matrix(-4, 1, 3))
+  expect_error(difference(list(c = x, a = y)), "\"c\" is not one of them", class = "kerust_error")
+  two <- keras_model(a, list(first = a |> layer_dense(2), second = a |> layer_dense(1)))
+  compile(two, loss = list(first = "mse", second = "mse"))
+  h <- fit(two, matrix(0, 4, 3), list(first = matrix(0, 4, 2), second = matrix(0, 4, 1)), verbose = 0)
+  expect_setequal(names(h$metrics), c("loss", "first_loss", "second_loss"))
+  expect_error(compile(two, loss = list(first = "mse")), "`loss` has no loss for output \"second\"", class = "kerust_error")
+})
+
+test_that("layer names and flags are checked", {
+  expect_error(layer_dense(units = 2, name = "a/b"), "`name` cannot contain \"/\", got \"a/b\"", class = "kerust_error")
+  a <- keras_input(3, name = "a")
+  b <- keras_input(3, name = "b")
+  expect_error(keras_model(list(a, b), layer_add(list(a, b), name = "a")), "The name \"a\" is used by an input and a layer", class = "kerust_error")
+  m <- keras_model(a, a |> layer_dense(2, name = "d"))
+  expect_error(m$layers[[1]]$trainable <- FALSE, "get_layer\\(model, \"d\"\\)\\$trainable <- FALSE", class = "kerust_error")
+  frozen <- layer_dense(units = 2, name = "frozen")
+  frozen$trainable <- FALSE
+  expect_false(get_layer(clone_model(keras_model(a, frozen(a))), "frozen")$trainable)
+  expect_error(keras_input(c(50000, 50000)) |> layer_flatten(), "with an axis longer than R can index", class = "kerust_error")
+  expect_error(m(m), "was called on another model; call it on tensors", class = "kerust_error")
+})
+
+test_that("deep graphs build", {
+  x <- keras_input(2)
+  t <- x
+  for (k in 1:1000) t <- layer_activation(t, "linear")
+  expect_length(keras_model(x, t)$layers, 1000)
+})

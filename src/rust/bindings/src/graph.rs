@@ -128,6 +128,13 @@ fn rs_set_outputs(model: Robj, outputs: Vec<f64>) -> Result<()> {
     })
 }
 
+/// Names the model outputs (keras's named outputs).
+/// @noRd
+#[extendr]
+fn rs_set_output_names(model: Robj, names: Vec<String>) -> Result<()> {
+    guard(|| with_model(&model, |m| m.set_output_names(names).map_err(engine_err)))
+}
+
 /// Returns the tensor code of the last node added.
 /// @noRd
 #[extendr]
@@ -192,7 +199,8 @@ fn rs_graph_info(model: Robj) -> Result<Robj> {
                 .map(|n| Robj::from(n.inputs.iter().map(|&s| code_of(s)).collect::<Vec<f64>>()))
                 .collect();
             let outputs: Vec<f64> = m.output_srcs().into_iter().map(code_of).collect();
-            let shape = |s: &[usize]| Robj::from(s.iter().map(|&d| d as i32).collect::<Vec<i32>>());
+            // Doubles, because a flattened axis may exceed R's integer range.
+            let shape = |s: &[usize]| Robj::from(s.iter().map(|&d| d as f64).collect::<Vec<f64>>());
             let output_shapes: Vec<Robj> = m.output_shapes().iter().map(|s| shape(s)).collect();
             let input_shapes: Vec<Robj> = m.input_shapes().iter().map(|s| shape(s)).collect();
             let (trainable, frozen): (Vec<f64>, Vec<f64>) = (0..m.layers().len())
@@ -434,6 +442,7 @@ extendr_module! {
     fn rs_call_layer;
     fn rs_add_merge;
     fn rs_set_outputs;
+    fn rs_set_output_names;
     fn rs_last_node;
     fn rs_set_trainable;
     fn rs_copy_layer_weights;

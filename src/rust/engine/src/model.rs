@@ -114,6 +114,9 @@ pub struct Model {
     next_inputs: Option<Vec<Src>>,
     /// Layers whose weights training leaves unchanged (`freeze_weights()`).
     frozen: Vec<bool>,
+    /// Names given to the outputs (keras's dict outputs); empty to name
+    /// each output after the layer that computes it.
+    output_aliases: Vec<String>,
     /// Losses and metrics of outputs 1 and later.
     pub extra_heads: Vec<Head>,
     /// Weight of each output's loss in the total (keras's `loss_weights`).
@@ -162,6 +165,7 @@ impl Model {
             outputs: Vec::new(),
             next_inputs: None,
             frozen: Vec::new(),
+            output_aliases: Vec::new(),
             extra_heads: Vec::new(),
             loss_weights: Vec::new(),
             head_loss_totals: Vec::new(),
@@ -276,8 +280,25 @@ impl Model {
             .collect()
     }
 
-    /// Name of each output: the name of the layer that computes it.
+    /// Names the outputs, in order, in place of their layers' names.
+    pub fn set_output_names(&mut self, names: Vec<String>) -> Result<()> {
+        if names.len() != self.output_count() {
+            return Err(Error::InvalidArgument(format!(
+                "got {} output names for {} outputs",
+                names.len(),
+                self.output_count()
+            )));
+        }
+        self.output_aliases = names;
+        Ok(())
+    }
+
+    /// Name of each output: its given name, or the name of the layer that
+    /// computes it.
     pub fn output_names(&self) -> Vec<String> {
+        if !self.output_aliases.is_empty() {
+            return self.output_aliases.clone();
+        }
         self.output_srcs()
             .into_iter()
             .map(|s| match s {
