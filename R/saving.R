@@ -259,10 +259,12 @@ save_model_file <- function(model, path, weights_only = FALSE, call = sys.call(-
 }
 
 write_model_file <- function(model, path, weights_only, call = sys.call(-1)) {
+  sync_shared_layers(model, call = call)
   engine_call(rs_model_to_file(model$ptr, path, kerust_version(), TRUE, weights_only), call = call)
 }
 
 model_bytes <- function(model, include_optimizer, call = sys.call(-1)) {
+  sync_shared_layers(model, call = call)
   engine_call(rs_model_to_raw(model$ptr, kerust_version(), include_optimizer), call = call)
 }
 
