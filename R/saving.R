@@ -25,6 +25,13 @@
 #' the safetensors format. Keras itself stores the weights as HDF5
 #' (`model.weights.h5`); kerust cannot read those yet and says so.
 #'
+#' Functional models ([keras_model()]) are written as Keras's `Functional`
+#' config, with each layer's calls (a shared layer once, with one inbound
+#' node per call), merge layers, frozen layers and the losses, metrics and
+#' loss weights of each output. `load_model()` returns them as functional
+#' models with symbolic inputs and outputs, which can be called on new
+#' tensors like the saved model.
+#'
 #' The file is written to a temporary file in the same directory, which then
 #' replaces `filepath`, so an interrupted or failed save never leaves a
 #' partly written file behind. Files written by this version of kerust load

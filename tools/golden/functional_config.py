@@ -8,7 +8,7 @@ The model has two inputs, a Dense layer shared by both, a frozen layer,
 merge layers and two outputs compiled with one loss, metrics and a loss
 weight each. The script saves it as a .keras file and writes that file's
 config.json to OUT.json (default: stdout). The engine test
-`functional_config_matches_keras` holds the same structure written inline.
+`functional_config_matches_keras` contains the same config inline.
 """
 
 import json

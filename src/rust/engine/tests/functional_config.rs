@@ -1,7 +1,7 @@
-//! Functional models in `config.json`: the Keras 3 layout written for a
-//! graph with two inputs, a shared layer, merge layers, a frozen layer and
-//! two compiled outputs, reading Keras's own config back into a graph, and
-//! the errors for broken graphs.
+//! Functional models in `config.json`. The tests compare the config written
+//! for a graph with two inputs, a shared layer, merge layers, a frozen layer
+//! and two compiled outputs with Keras's, read Keras's config back into a
+//! graph, and check the errors for broken graphs.
 
 use engine::activations::Activation;
 use engine::init::Initializer;
@@ -752,8 +752,8 @@ fn merge(model: &mut Model, inputs: &[Src], name: &str, kind: &str) -> Src {
     Src::Node(model.nodes().len() - 1)
 }
 
-/// The model of `tools/golden/functional_config.py`, with its nodes in the
-/// order `keras_model()` adds them (depth first from the outputs).
+/// Builds the model of `tools/golden/functional_config.py`, with its nodes
+/// in the order `keras_model()` adds them (depth first from the outputs).
 fn keras_twin() -> Model {
     let mut m = Model::new_graph(
         "two_heads",
@@ -813,7 +813,7 @@ fn layer<'a>(config: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no layer \"{name}\""))
 }
 
-/// Each inbound node as the list of `keras_history` entries of its tensors.
+/// Returns each inbound node as the `keras_history` entries of its tensors.
 fn histories(layer: &Value) -> Vec<Vec<Value>> {
     fn collect(v: &Value, out: &mut Vec<Value>) {
         match v {
@@ -834,7 +834,8 @@ fn histories(layer: &Value) -> Vec<Vec<Value>> {
         .collect()
 }
 
-/// The graph as (layer name, input tensors by layer name and call) per node.
+/// Returns the graph as (layer name, input tensors by layer name and call)
+/// per node.
 fn graph_of(m: &Model) -> Vec<(String, Vec<String>)> {
     let describe = |s: &Src| match *s {
         Src::Input(k) => m.input_names()[k].clone(),

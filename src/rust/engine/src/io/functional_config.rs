@@ -183,12 +183,14 @@ fn graph_compile_config(model: &Model) -> Result<Value> {
     let mut value = compile_config(c)?;
     let names = model.output_names();
     let weight = |h: usize| model.loss_weights.get(h).copied().unwrap_or(1.0);
+
     if names.len() == 1 {
         if weight(0) != 1.0 {
             value["loss_weights"] = json!([f32_value(weight(0))]);
         }
         return Ok(value);
     }
+
     let mut losses = Map::new();
     let mut metrics = Map::new();
     let mut weights = Map::new();
@@ -203,6 +205,7 @@ fn graph_compile_config(model: &Model) -> Result<Value> {
         metrics.insert(name.clone(), Value::Array(list));
         weights.insert(name.clone(), f32_value(weight(h)));
     }
+
     value["loss"] = Value::Object(losses);
     value["metrics"] = Value::Object(metrics);
     value["loss_weights"] = Value::Object(weights);
@@ -377,7 +380,7 @@ struct Rebuild<'a> {
     entries: Vec<Entry<'a>>,
     by_name: HashMap<&'a str, usize>,
     /// Tensors already in the engine model, by reference.
-    made: HashMap<TensorRef, Src>,
+    built: HashMap<TensorRef, Src>,
     /// Tensors whose inputs are being made (to detect cycles).
     visiting: Vec<TensorRef>,
 }
@@ -386,7 +389,7 @@ impl Rebuild<'_> {
     /// Makes the tensor `r` and, first, the tensors it reads, in the order
     /// `keras_model()` builds a graph: depth first, inputs in order.
     fn make(&mut self, model: &mut Model, r: &TensorRef, place: &str) -> Result<Src> {
-        if let Some(&src) = self.made.get(r) {
+        if let Some(&src) = self.built.get(r) {
             return Ok(src);
         }
         let e = *self.by_name.get(r.0.as_str()).ok_or_else(|| {
@@ -450,7 +453,7 @@ impl Rebuild<'_> {
             }
         }
         let src = Src::Node(model.nodes().len() - 1);
-        self.made.insert(r.clone(), src);
+        self.built.insert(r.clone(), src);
         Ok(src)
     }
 }
@@ -516,12 +519,12 @@ pub(super) fn model_from_config(config: &Value, compile: bool) -> Result<Model> 
     }
     // The seed of the initial weights does not matter: loading replaces them.
     let mut model = Model::new_graph(name, shapes, names, 0).map_err(|e| invalid(e.to_string()))?;
-    let mut made = HashMap::new();
+    let mut built = HashMap::new();
     for (k, (input, _)) in input_refs.iter().enumerate() {
-        made.insert((input.clone(), 0), Src::Input(k));
+        built.insert((input.clone(), 0), Src::Input(k));
     }
     for entry in &entries {
-        if entry.class_name == "InputLayer" && !made.contains_key(&(entry.name.to_string(), 0)) {
+        if entry.class_name == "InputLayer" && !built.contains_key(&(entry.name.to_string(), 0)) {
             return Err(Error::File(format!(
                 "InputLayer \"{}\" is not listed in input_layers",
                 entry.name
@@ -532,7 +535,7 @@ pub(super) fn model_from_config(config: &Value, compile: bool) -> Result<Model> 
     let mut rebuild = Rebuild {
         entries,
         by_name,
-        made,
+        built,
         visiting: Vec::new(),
     };
     let output_refs = ref_list(inner, "output_layers")?;
