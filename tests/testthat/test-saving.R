@@ -1043,9 +1043,9 @@ test_that("functional model keeps single-output settings", {
 test_that("functional model with unsaveable layer survives saveRDS", {
   set.seed(28)
   image <- keras_input(c(8, 8, 1))
-  model <- keras_model(image, image |> layer_random_flip(seed = 1) |> layer_flatten() |> layer_dense(2))
+  model <- keras_model(image, image |> layer_random_flip(seed = 1, name = "flip") |> layer_flatten() |> layer_dense(2))
   compile(model, optimizer = "adam", loss = "mse")
-  expect_match(model$snapshot_error, "layer \"random_flip\" (RandomFlip) cannot be saved yet", fixed = TRUE)
+  expect_match(model$snapshot_error, "layer \"flip\" (RandomFlip) cannot be saved yet", fixed = TRUE)
   path <- temp_path(".rds")
   saveRDS(model, path)
   back <- readRDS(path)
