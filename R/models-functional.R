@@ -632,20 +632,61 @@ keras_model <- function(inputs = NULL, outputs = NULL, ..., name = NULL) {
   }
   name <- if (is.null(name)) unique_name("functional") else check_string(name, "name")
   graph <- trace_graph(inputs, outputs)
-  model <- new_model_object(c("kerust_functional", "kerust_model"))
-  model$name <- name
-  model$seed <- draw_seed()
-  model$inputs <- inputs
-  model$outputs <- outputs
-  model$input_shape <- inputs[[1]]$shape
-  model$layers <- lapply(graph$states, function(s) s$spec)
-  model$layer_states <- stats::setNames(graph$states, vapply(graph$states, function(s) s$spec$name, ""))
-  model$ptr <- NULL
-  model$compiled <- NULL
-  model$stop_training <- FALSE
+  model <- new_functional_object(inputs, outputs, name, graph$states, draw_seed())
   build_functional(model)
   for (state in graph$states) attach_layer_state(model, state)
   refresh_snapshot(model)
+  model
+}
+
+# Creates the R object of a functional model whose layers are `states`, in
+# the order of the engine model's layers. The caller sets `model$ptr`.
+new_functional_object <- function(inputs, outputs, name, states, seed) {
+  model <- new_model_object(c("kerust_functional", "kerust_model"))
+  model$name <- name
+  model$seed <- seed
+  model$inputs <- inputs
+  model$outputs <- outputs
+  model$input_shape <- inputs[[1]]$shape
+  model$layers <- lapply(states, function(s) s$spec)
+  model$layer_states <- stats::setNames(states, vapply(states, function(s) s$spec$name, ""))
+  model$ptr <- NULL
+  model$compiled <- NULL
+  model$stop_training <- FALSE
+  model
+}
+
+# Creates the R object of a functional engine model loaded from a file:
+# layer objects from the engine's layer descriptions (`info`), and symbolic
+# tensors made by calling them on new inputs in the engine's node order.
+functional_from_engine <- function(ptr, info, call = sys.call(-1)) {
+  graph <- engine_call(rs_graph_info(ptr), call = call)
+  states <- lapply(info$layers, function(d) new_layer_state(layer_from_description(d)))
+  for (i in seq_along(states)) states[[i]]$trainable <- info$trainable[[i]]
+  for (state in states) reserve_name(state$spec$name)
+  inputs <- lapply(seq_along(graph$input_names), function(k) {
+    reserve_name(graph$input_names[[k]])
+    keras_input(graph$input_shapes[[k]], name = graph$input_names[[k]])
+  })
+  node_outputs <- vector("list", length(graph$node_layer))
+  tensor_of <- function(code) if (code < 0) inputs[[-code]] else node_outputs[[code]]
+  for (j in seq_along(graph$node_layer)) {
+    args <- lapply(graph$node_inputs[[j]], tensor_of)
+    if (length(args) == 1) args <- args[[1]]
+    node_outputs[[j]] <- call_on_tensors(states[[graph$node_layer[[j]]]], args, call = call)
+  }
+  outputs <- lapply(graph$outputs, tensor_of)
+  reserve_name(info$name)
+  model <- new_functional_object(inputs, outputs, info$name, states, NA_real_)
+  model$ptr <- ptr
+  model$input_names <- graph$input_names
+  model$output_names <- graph$output_names
+  for (state in states) attach_layer_state(model, state, call = call)
+  if (!is.null(info$compiled)) {
+    model$compiled <- compiled_from_description(info$compiled)
+    model$engine_compiled <- TRUE
+  }
+  refresh_snapshot(model, call = call)
   model
 }
 

@@ -25,6 +25,13 @@
 #' the safetensors format. Keras itself stores the weights as HDF5
 #' (`model.weights.h5`); kerust cannot read those yet and says so.
 #'
+#' Functional models ([keras_model()]) are written as Keras's `Functional`
+#' config, with each layer's calls (a shared layer once, with one inbound
+#' node per call), merge layers, frozen layers and the losses, metrics and
+#' loss weights of each output. `load_model()` returns them as functional
+#' models with symbolic inputs and outputs, which can be called on new
+#' tensors like the saved model.
+#'
 #' The file is written to a temporary file in the same directory, which then
 #' replaces `filepath`, so an interrupted or failed save never leaves a
 #' partly written file behind. Files written by this version of kerust load
@@ -261,6 +268,7 @@ save_model_file <- function(model, path, weights_only = FALSE, call = sys.call(-
 }
 
 write_model_file <- function(model, path, weights_only, call = sys.call(-1)) {
+  sync_shared_layers(model, call = call)
   engine_call(rs_model_to_file(model$ptr, path, kerust_version(), TRUE, weights_only), call = call)
 }
 
@@ -331,12 +339,6 @@ refresh_snapshot <- function(model, call = sys.call(-1)) {
   if (!is_built(model)) {
     return(invisible(model))
   }
-  if (inherits(model, "kerust_functional")) {
-    # The graph is rebuilt from the model's tensors; only the weights are
-    # kept (the optimizer state is not).
-    model$weights_snapshot <- engine_call(rs_get_weights(model$ptr), call = call)
-    return(invisible(model))
-  }
   model$snapshot <- tryCatch(
     {
       bytes <- model_bytes(model, include_optimizer = TRUE, call = call)
@@ -348,6 +350,11 @@ refresh_snapshot <- function(model, call = sys.call(-1)) {
       NULL
     }
   )
+  if (inherits(model, "kerust_functional")) {
+    # A functional model whose saved form cannot be written can still be
+    # rebuilt from its tensors, with these weights and a fresh optimizer.
+    model$weights_snapshot <- if (is.null(model$snapshot)) engine_call(rs_get_weights(model$ptr), call = call)
+  }
   invisible(model)
 }
 
@@ -355,7 +362,7 @@ refresh_snapshot <- function(model, call = sys.call(-1)) {
 # dead (it was read back by readRDS() or load(), or came from another
 # process) from its snapshot.
 restore_engine_model <- function(model, call = sys.call(-1)) {
-  if (inherits(model, "kerust_functional")) {
+  if (inherits(model, "kerust_functional") && is.null(model$snapshot) && !is.null(model$weights_snapshot)) {
     build_functional(model, call = call)
     engine_call(rs_set_weights(model$ptr, unname(model$weights_snapshot)), call = call)
     model$engine_compiled <- FALSE
@@ -387,6 +394,9 @@ restore_engine_model <- function(model, call = sys.call(-1)) {
 # loss_*() and metric_*() functions from the engine's description.
 model_from_engine <- function(ptr, call = sys.call(-1)) {
   info <- engine_call(rs_model_description(ptr), call = call)
+  if (isTRUE(info$is_graph)) {
+    return(functional_from_engine(ptr, info, call = call))
+  }
   # The engine model carries its own training seed; this one would only
   # seed a rebuild from the layer objects, which a built model never needs.
   model <- new_model(info$name, as.integer(info$input_shape), NA_real_)
@@ -394,6 +404,11 @@ model_from_engine <- function(ptr, call = sys.call(-1)) {
   # Layers added later get default names that the loaded ones do not use.
   for (layer in model$layers) reserve_name(layer$name)
   model$ptr <- ptr
+  # Layers frozen in the file stay frozen: their layer objects say so.
+  for (i in which(!as.logical(info$trainable))) {
+    state <- model_layer_state(model, model$layers[[i]]$name)
+    state$trainable <- FALSE
+  }
   if (!is.null(info$compiled)) {
     model$compiled <- compiled_from_description(info$compiled)
     model$engine_compiled <- TRUE
@@ -432,9 +447,19 @@ compiled_from_description <- function(d) {
     schedule <- optimizer_args$learning_rate
     optimizer_args$learning_rate <- call_constructor("learning_rate_schedule_", schedule$schedule, schedule$args)
   }
-  list(
+  loss_of <- function(l) call_constructor("loss_", l$name, l$args)
+  metrics_of <- function(ms) lapply(ms, function(m) call_constructor("metric_", m$kind, m$args))
+  config <- list(
     optimizer = call_constructor("optimizer_", d$optimizer$name, optimizer_args),
-    loss = call_constructor("loss_", d$loss$name, d$loss$args),
-    metrics = lapply(d$metrics, function(m) call_constructor("metric_", m$kind, m$args))
+    loss = loss_of(d$loss),
+    metrics = metrics_of(d$metrics)
   )
+  if (length(d$heads)) {
+    # A functional model with several outputs: one loss and one metric list per output.
+    config$loss <- c(list(config$loss), lapply(d$heads, function(h) loss_of(h$loss)))
+    config$metrics <- c(list(config$metrics), lapply(d$heads, function(h) metrics_of(h$metrics)))
+    config$weighted_metrics <- rep(list(NULL), length(config$loss))
+  }
+  if (length(d$loss_weights)) config$loss_weights <- d$loss_weights
+  config
 }

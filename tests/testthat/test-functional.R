@@ -250,7 +250,6 @@ test_that("functional models survive saveRDS", {
   back <- readRDS(path)
   expect_identical(predict(back, x), expected)
   fit(back, matrix(runif(30), 10), runif(10), epochs = 1, verbose = 0)
-  expect_error(save_model(model, tempfile(fileext = ".keras")), "functional API\\) is not supported yet", class = "kerust_error")
 })
 
 test_that("nested models share their weights", {
@@ -457,4 +456,15 @@ test_that("deep graphs build", {
   t <- x
   for (k in 1:1000) t <- layer_activation(t, "linear")
   expect_length(keras_model(x, t)$layers, 1000)
+})
+
+test_that("frozen layers stay frozen through save_model", {
+  s <- keras_model_sequential(input_shape = 3) |> layer_dense(4, name = "a") |> layer_dense(1, name = "b")
+  freeze_weights(s, to = "a")
+  path <- tempfile(fileext = ".keras")
+  save_model(s, path)
+  loaded <- load_model(path)
+  expect_false(get_layer(loaded, "a")$trainable)
+  text <- capture.output(summary(loaded))
+  expect_true(any(grepl("Non-trainable params: 16 ", text)))
 })

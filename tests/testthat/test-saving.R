@@ -846,3 +846,210 @@ test_that("format version 1 CNN file still loads", {
   history <- model |> fit(x, rep(0:1, 4), epochs = 3, initial_epoch = 3, batch_size = 4, verbose = 0)
   expect_identical(history$params$epochs, 3L)
 })
+
+# ---- Saving and loading ------------------------------------------------------
+
+# Two inputs, a layer shared by both, merge layers, a frozen layer and two
+# outputs: the model of tools/golden/functional_config.py.
+two_head_model <- function() {
+  a <- keras_input(4, name = "a")
+  b <- keras_input(4, name = "b")
+  shared <- layer_dense(units = 3, activation = "relu", name = "shared")
+  sa <- shared(a)
+  sb <- shared(b)
+  added <- layer_add(list(sa, sb), name = "add")
+  joined <- layer_concatenate(list(sa, sb), name = "concatenate")
+  cosine <- layer_dot(list(sa, sb), axes = 1, normalize = TRUE, name = "dot")
+  frozen <- layer_dense(units = 2, name = "frozen")
+  class <- frozen(joined) |> layer_dense(2, activation = "softmax", name = "class")
+  size <- layer_concatenate(list(added, cosine), name = "concatenate_1") |> layer_dense(1, name = "size")
+  model <- keras_model(list(a, b), list(class, size), name = "two_heads")
+  frozen$trainable <- FALSE
+  compile(model,
+    optimizer = optimizer_adam(0.01),
+    loss = list(class = "sparse_categorical_crossentropy", size = "mse"),
+    loss_weights = c(1, 0.5),
+    metrics = list(class = "accuracy", size = "mae")
+  )
+  model
+}
+
+two_head_data <- function() {
+  set.seed(21)
+  list(
+    x = list(a = matrix(runif(160), 40), b = matrix(runif(160), 40)),
+    y = list(class = sample(0:1, 40, TRUE), size = runif(40))
+  )
+}
+
+test_that("save_model writes a Functional config", {
+  set.seed(20)
+  model <- two_head_model()
+  path <- temp_path(".keras")
+  save_model(model, path)
+  config <- zip_text(path, "config.json")
+  # Key order aside, these are the forms Keras 3.15.1 writes for this model
+  # (tools/golden/functional_config.py); src/rust/engine/tests/functional_config.rs
+  # compares the whole config with Keras's.
+  expected <- c(
+    "\"class_name\":\"Functional\"", "\"registered_name\":\"Functional\"",
+    "\"input_layers\":[[\"a\",0,0],[\"b\",0,0]]",
+    "\"output_layers\":[[\"class\",0,0],[\"size\",0,0]]",
+    # The shared layer's second call, and a merge reading both calls.
+    "\"keras_history\":[\"b\",0,0]", "\"keras_history\":[\"shared\",1,0]",
+    "\"class_name\":\"Add\"", "\"class_name\":\"Dot\"", "\"axes\":1", "\"normalize\":true",
+    "\"class_name\":\"Concatenate\"", "\"axis\":-1",
+    "\"name\":\"frozen\",\"trainable\":false", "\"name\":\"class\",\"trainable\":true",
+    "\"loss_weights\":{\"class\":1.0,\"size\":0.5}",
+    "\"loss\":{\"class\":{\"class_name\":\"SparseCategoricalCrossentropy\"",
+    "\"size\":[{\"class_name\":\"MeanAbsoluteError\""
+  )
+  found <- vapply(expected, grepl, NA, x = config, fixed = TRUE)
+  expect_identical(expected[!found], character())
+  # One entry for the shared layer, with two inbound nodes.
+  expect_identical(lengths(regmatches(config, gregexpr("\"name\":\"shared\",\"registered_name\"", config))), 1L)
+})
+
+test_that("loaded functional model predicts and works like the saved one", {
+  d <- two_head_data()
+  set.seed(22)
+  model <- two_head_model()
+  fit(model, d$x, d$y, epochs = 2, batch_size = 8, verbose = 0)
+  path <- temp_path(".keras")
+  save_model(model, path)
+  loaded <- load_model(path)
+
+  expect_s3_class(loaded, "kerust_functional")
+  expect_identical(predict(loaded, d$x), predict(model, d$x))
+  # Named inputs in another order.
+  expect_identical(predict(loaded, list(b = d$x$b, a = d$x$a)), predict(model, d$x))
+  expect_identical(get_weights(loaded), get_weights(model))
+  expect_identical(vapply(loaded$layers, function(l) l$name, ""), vapply(model$layers, function(l) l$name, ""))
+  expect_identical(capture.output(summary(loaded)), capture.output(summary(model)))
+  expect_identical(loaded$output_names, c("class", "size"))
+  expect_length(loaded$inputs, 2)
+  expect_identical(dim(loaded$outputs[[2]]), c(NA_integer_, 1L))
+
+  # The frozen flag comes back, and freeze_weights() works on the loaded model.
+  expect_false(get_layer(loaded, "frozen")$trainable)
+  expect_equal(count_params(loaded), count_params(model))
+  freeze_weights(loaded, which = "shared")
+  before <- get_layer(loaded, "shared")$weights
+  fit(loaded, d$x, d$y, epochs = 1, batch_size = 8, verbose = 0)
+  expect_identical(get_layer(loaded, "shared")$weights, before)
+  expect_identical(get_layer(loaded, "frozen")$weights, get_layer(model, "frozen")$weights)
+
+  # The compile configuration: per-output losses, metrics and loss weights.
+  expect_identical(loaded$compiled$loss_weights, c(1, 0.5))
+  history <- fit(loaded, d$x, d$y, epochs = 1, batch_size = 8, verbose = 0)
+  expect_setequal(names(history$metrics), c("loss", "class_loss", "size_loss", "class_accuracy", "size_mae"))
+
+  # The loaded model can be called on new tensors, sharing its weights.
+  a <- keras_input(4, name = "a2")
+  b <- keras_input(4, name = "b2")
+  outer <- keras_model(list(a, b), loaded(list(a, b)))
+  expect_identical(predict(outer, unname(d$x)), predict(loaded, d$x))
+})
+
+test_that("save after epoch 3, load, fit 2 more equals fit 5", {
+  d <- two_head_data()
+  set.seed(23)
+  straight <- two_head_model()
+  set.seed(23)
+  resumed <- two_head_model()
+  expect_identical(get_weights(resumed), get_weights(straight))
+
+  set.seed(24)
+  full <- fit(straight, d$x, d$y, epochs = 5, batch_size = 8, verbose = 0)
+  set.seed(24)
+  fit(resumed, d$x, d$y, epochs = 3, batch_size = 8, verbose = 0)
+  path <- temp_path(".keras")
+  save_model(resumed, path)
+  loaded <- load_model(path)
+  rest <- fit(loaded, d$x, d$y, epochs = 5, initial_epoch = 4, batch_size = 8, verbose = 0)
+
+  expect_identical(get_weights(loaded), get_weights(straight))
+  expect_identical(rest$metrics$loss, full$metrics$loss[4:5])
+  expect_identical(rest$metrics$size_mae, full$metrics$size_mae[4:5])
+})
+
+test_that("functional models round-trip through serialize_model and saveRDS", {
+  d <- two_head_data()
+  set.seed(25)
+  model <- two_head_model()
+  fit(model, d$x, d$y, epochs = 1, batch_size = 8, verbose = 0)
+
+  restored <- unserialize_model(serialize_model(model))
+  expect_s3_class(restored, "kerust_functional")
+  expect_identical(predict(restored, d$x), predict(model, d$x))
+  expect_null(unserialize_model(serialize_model(model), compile = FALSE)$compiled)
+
+  # saveRDS keeps the optimizer state: one more epoch matches the original's.
+  path <- temp_path(".rds")
+  saveRDS(model, path)
+  back <- readRDS(path)
+  expect_identical(predict(back, d$x), predict(model, d$x))
+  fit(model, d$x, d$y, epochs = 2, initial_epoch = 2, batch_size = 8, verbose = 0)
+  fit(back, d$x, d$y, epochs = 2, initial_epoch = 2, batch_size = 8, verbose = 0)
+  expect_identical(get_weights(back), get_weights(model))
+  expect_false(get_layer(back, "frozen")$trainable)
+})
+
+test_that("broken Functional configs give errors naming the file", {
+  skip_if(!nzchar(Sys.which("zip")), "needs the zip program")
+  set.seed(26)
+  path <- temp_path(".keras")
+  save_model(two_head_model(), path)
+
+  # The first reference to concatenate is frozen's input.
+  missing <- edited_model_file(path, "\"keras_history\":[\"concatenate\",0,0]", "\"keras_history\":[\"gone\",0,0]")
+  expect_error(load_model(missing), "edited.keras", fixed = TRUE, class = "kerust_error")
+  expect_error(load_model(missing), "inbound node 0 of layer \"frozen\" names layer \"gone\", which is not in the model", fixed = TRUE, class = "kerust_error")
+
+  # The first reference to the shared layer is concatenate's input; making
+  # it frozen (which reads concatenate) closes a loop.
+  cycle <- edited_model_file(path, "\"keras_history\":[\"shared\",0,0]", "\"keras_history\":[\"frozen\",0,0]")
+  expect_error(load_model(cycle), "edited.keras", fixed = TRUE, class = "kerust_error")
+  expect_error(load_model(cycle), "the layer graph has a cycle: \"class\" -> \"frozen\" -> \"concatenate\" leads back to \"frozen\"", fixed = TRUE, class = "kerust_error")
+
+  unknown <- edited_model_file(path, "[\"size\",0,0]]", "[\"nowhere\",0,0]]")
+  expect_error(load_model(unknown), "edited.keras", fixed = TRUE, class = "kerust_error")
+  expect_error(load_model(unknown), "output_layers entry 1 names layer \"nowhere\", which is not in the model", fixed = TRUE, class = "kerust_error")
+})
+
+test_that("functional model keeps single-output settings", {
+  set.seed(27)
+  b <- keras_input(3, name = "b")
+  d <- b |> layer_dense(2, name = "d")
+  single <- keras_model(b, d, name = "single")
+  compile(single, optimizer = "sgd", loss = "mse", loss_weights = 3)
+  path <- temp_path(".keras")
+  save_model(single, path)
+  loaded <- load_model(path)
+  expect_s3_class(loaded, "kerust_functional")
+  expect_identical(loaded$name, "single")
+  expect_identical(loaded$compiled$loss_weights, 3)
+
+  # An input that is also an output.
+  both <- keras_model(b, list(d, b))
+  compile(both, optimizer = "sgd", loss = list("mse", "mse"), loss_weights = c(2, 1))
+  save_model(both, path)
+  loaded <- load_model(path)
+  x <- matrix(1:6, 2)
+  expect_identical(predict(loaded, x), predict(both, x))
+  expect_identical(loaded$compiled$loss_weights, c(2, 1))
+})
+
+test_that("functional model with unsaveable layer survives saveRDS", {
+  set.seed(28)
+  image <- keras_input(c(8, 8, 1))
+  model <- keras_model(image, image |> layer_random_flip(seed = 1, name = "flip") |> layer_flatten() |> layer_dense(2))
+  compile(model, optimizer = "adam", loss = "mse")
+  expect_match(model$snapshot_error, "layer \"flip\" (RandomFlip) cannot be saved yet", fixed = TRUE)
+  path <- temp_path(".rds")
+  saveRDS(model, path)
+  back <- readRDS(path)
+  x <- array(runif(128), c(2, 8, 8, 1))
+  expect_identical(predict(back, x), predict(model, x))
+  expect_error(save_model(model, temp_path(".keras")), "(RandomFlip) cannot be saved yet", fixed = TRUE, class = "kerust_error")
+})

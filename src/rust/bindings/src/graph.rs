@@ -6,7 +6,7 @@
 use extendr_api::prelude::*;
 use extendr_api::Result;
 
-use engine::layers::merge::{Concatenate, Dot, Elementwise, ElementwiseOp};
+use engine::layers::merge::{ElementwiseOp, MergeSpec};
 use engine::losses::Loss;
 use engine::model::{size_of, Head, Model, Src};
 
@@ -94,26 +94,24 @@ fn rs_add_merge(
     normalize: bool,
 ) -> Result<()> {
     guard(|| {
-        let op = match kind {
-            "add" => Some(ElementwiseOp::Add),
-            "subtract" => Some(ElementwiseOp::Subtract),
-            "multiply" => Some(ElementwiseOp::Multiply),
-            "average" => Some(ElementwiseOp::Average),
-            "maximum" => Some(ElementwiseOp::Maximum),
-            "minimum" => Some(ElementwiseOp::Minimum),
-            "concatenate" | "dot" => None,
+        let axis = |i: usize| axes.get(i).copied().unwrap_or(-1.0) as i64;
+        let spec = match kind {
+            "add" => MergeSpec::Elementwise(ElementwiseOp::Add),
+            "subtract" => MergeSpec::Elementwise(ElementwiseOp::Subtract),
+            "multiply" => MergeSpec::Elementwise(ElementwiseOp::Multiply),
+            "average" => MergeSpec::Elementwise(ElementwiseOp::Average),
+            "maximum" => MergeSpec::Elementwise(ElementwiseOp::Maximum),
+            "minimum" => MergeSpec::Elementwise(ElementwiseOp::Minimum),
+            "concatenate" => MergeSpec::Concatenate { axis: axis(0) },
+            "dot" => MergeSpec::Dot {
+                axes: [axis(0), axis(1)],
+                normalize,
+            },
             other => return Err(r_error(&format!("unknown merge layer \"{other}\""))),
         };
-        let axis = |i: usize| axes.get(i).copied().unwrap_or(-1.0) as i64;
         with_model(&model, |m| {
-            m.add_merge_with(name, |shapes| {
-                Ok(match (op, kind) {
-                    (Some(op), _) => Box::new(Elementwise::new(name, op, shapes)?),
-                    (None, "concatenate") => Box::new(Concatenate::new(name, axis(0), shapes)?),
-                    _ => Box::new(Dot::new(name, [axis(0), axis(1)], normalize, shapes)?),
-                })
-            })
-            .map_err(engine_err)
+            m.add_merge_with(name, |shapes| spec.build(name, shapes))
+                .map_err(engine_err)
         })
     })
 }

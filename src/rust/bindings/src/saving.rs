@@ -11,6 +11,7 @@ use serde_json::Value;
 use engine::init::Initializer;
 use engine::io::keras_config;
 use engine::io::{self, SaveOptions};
+use engine::layers::merge::MergeSpec;
 use engine::layers::noise::NoiseKind;
 use engine::layers::spec::InitializerSpec;
 use engine::layers::LayerSpec;
@@ -493,6 +494,10 @@ fn rs_model_description(model: Robj) -> Result<Robj> {
         with_model_read(&model, |m| {
             let mut layers = Vec::new();
             for (index, layer) in m.layers().iter().enumerate() {
+                if let Some(merge) = layer.as_merge() {
+                    layers.push(merge_description(layer.name(), merge.merge_spec()));
+                    continue;
+                }
                 let spec = layer.spec().ok_or_else(|| {
                     r_error(&format!(
                         "layer \"{}\" ({}) has no saved form",
@@ -502,15 +507,36 @@ fn rs_model_description(model: Robj) -> Result<Robj> {
                 })?;
                 layers.push(layer_description(m, index, &spec));
             }
+            let trainable: Vec<bool> = (0..m.layers().len()).map(|l| m.is_trainable(l)).collect();
             let compiled: Robj = match &m.compiled {
-                Some(c) => named(vec![
-                    ("optimizer", optimizer_description(&c.optimizer)),
-                    ("loss", loss_description(&c.loss)),
-                    (
-                        "metrics",
-                        List::from_values(c.metrics.iter().map(metric_description)).into(),
-                    ),
-                ]),
+                Some(c) => {
+                    // Outputs 2 and later of a functional model, each with its loss and metrics.
+                    let heads: Vec<Robj> = m
+                        .extra_heads
+                        .iter()
+                        .map(|h| {
+                            named(vec![
+                                ("loss", loss_description(&h.loss)),
+                                (
+                                    "metrics",
+                                    List::from_values(h.metrics.iter().map(metric_description))
+                                        .into(),
+                                ),
+                            ])
+                        })
+                        .collect();
+                    let loss_weights: Vec<f64> = m.loss_weights.iter().map(|&w| short(w)).collect();
+                    named(vec![
+                        ("optimizer", optimizer_description(&c.optimizer)),
+                        ("loss", loss_description(&c.loss)),
+                        (
+                            "metrics",
+                            List::from_values(c.metrics.iter().map(metric_description)).into(),
+                        ),
+                        ("heads", List::from_values(heads).into()),
+                        ("loss_weights", loss_weights.into()),
+                    ])
+                }
                 None => ().into(),
             };
             let input: Vec<f64> = m.input_shape().iter().map(|&d| d as f64).collect();
@@ -518,10 +544,34 @@ fn rs_model_description(model: Robj) -> Result<Robj> {
                 ("name", m.name.as_str().into()),
                 ("input_shape", input.into()),
                 ("layers", List::from_values(layers).into()),
+                ("trainable", trainable.into()),
+                ("is_graph", m.is_graph().into()),
                 ("compiled", compiled),
             ]))
         })
     })
+}
+
+/// Describes a merge layer as the `layer_<type>()` function and its arguments.
+fn merge_description(name: &str, spec: MergeSpec) -> Robj {
+    let (kind, args): (String, Vec<(&str, Robj)>) = match spec {
+        MergeSpec::Elementwise(op) => (op.class_name().to_lowercase(), vec![]),
+        MergeSpec::Concatenate { axis } => {
+            ("concatenate".into(), vec![("axis", (axis as f64).into())])
+        }
+        MergeSpec::Dot { axes, normalize } => (
+            "dot".into(),
+            vec![
+                ("axes", vec![axes[0] as f64, axes[1] as f64].into()),
+                ("normalize", normalize.into()),
+            ],
+        ),
+    };
+    named(vec![
+        ("type", kind.as_str().into()),
+        ("name", name.into()),
+        ("args", named(args)),
+    ])
 }
 
 extendr_module! {

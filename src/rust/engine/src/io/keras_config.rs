@@ -20,6 +20,7 @@ use crate::model::{size_of, Compiled, Model};
 use crate::regularizers::Regularizer;
 
 use super::conv_config;
+use super::functional_config;
 use super::metric_config;
 use super::optimizer;
 
@@ -55,12 +56,12 @@ pub fn keras_object(module: &str, class_name: &str, config: Value) -> Value {
     })
 }
 
-fn dtype_policy() -> Value {
+pub(super) fn dtype_policy() -> Value {
     keras_object("keras", "DTypePolicy", json!({ "name": "float32" }))
 }
 
 /// Returns the batch shape of per-sample `shape`, with `null` for the batch axis.
-fn batch_shape(shape: &[usize]) -> Value {
+pub(super) fn batch_shape(shape: &[usize]) -> Value {
     let mut dims = vec![Value::Null];
     dims.extend(shape.iter().map(|&d| Value::from(d)));
     Value::Array(dims)
@@ -122,7 +123,7 @@ pub(super) fn regularizer_value(reg: Option<Regularizer>) -> Value {
 
 /// Returns the Keras config of layer `index` of `model`, whose input has
 /// per-sample shape `input`.
-fn layer_value(model: &Model, index: usize, input: &[usize]) -> Result<Value> {
+pub(super) fn layer_value(model: &Model, index: usize, input: &[usize]) -> Result<Value> {
     let layer = model.layers()[index].as_ref();
     let name = layer.name();
     let spec = layer.spec().ok_or_else(|| {
@@ -133,7 +134,7 @@ fn layer_value(model: &Model, index: usize, input: &[usize]) -> Result<Value> {
     })?;
     let mut config = Map::new();
     config.insert("name".into(), Value::from(name));
-    config.insert("trainable".into(), Value::Bool(true));
+    config.insert("trainable".into(), Value::Bool(model.is_trainable(index)));
     config.insert("dtype".into(), dtype_policy());
     let class_name = match &spec {
         LayerSpec::Dense {
@@ -228,10 +229,7 @@ fn layer_value(model: &Model, index: usize, input: &[usize]) -> Result<Value> {
 /// is compiled, its compile configuration.
 pub fn model_config(model: &Model, include_compile: bool) -> Result<Value> {
     if model.is_graph() {
-        return Err(Error::State(
-            "saving models built with keras_model() (the functional API) is not supported yet"
-                .into(),
-        ));
+        return functional_config::model_config(model, include_compile);
     }
     let input_shape = model.input_shape();
     let mut layers = vec![keras_object(
@@ -269,7 +267,7 @@ pub fn model_config(model: &Model, include_compile: bool) -> Result<Value> {
     }))
 }
 
-fn loss_value(loss: &Loss) -> Value {
+pub(super) fn loss_value(loss: &Loss) -> Value {
     let reduction = "sum_over_batch_size";
     let (class_name, config) = match *loss {
         Loss::MeanSquaredError => (
@@ -352,7 +350,7 @@ pub fn metric_value(m: &Metric) -> Value {
     keras_object("keras.metrics", class_name, config)
 }
 
-fn compile_config(c: &Compiled) -> Result<Value> {
+pub(super) fn compile_config(c: &Compiled) -> Result<Value> {
     Ok(json!({
         "optimizer": optimizer::optimizer_value(&c.optimizer)?,
         "loss": loss_value(&c.loss),
@@ -377,9 +375,12 @@ pub(super) fn invalid(problem: String) -> Error {
 /// until the caller sets them.
 pub fn model_from_config(config: &Value, compile: bool) -> Result<Model> {
     let class_name = config.get("class_name").and_then(Value::as_str);
+    if class_name == Some("Functional") {
+        return functional_config::model_from_config(config, compile);
+    }
     if class_name != Some("Sequential") {
         return Err(Error::File(format!(
-            "the saved model is a {} model; kerust reads Sequential models only",
+            "the saved model is a {} model; kerust reads Sequential and Functional models only",
             class_name.unwrap_or("(missing class_name)")
         )));
     }
@@ -445,7 +446,7 @@ fn per_sample_shape(v: &Value, field: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
-fn input_layer_shape(layer: &Value) -> Result<Vec<usize>> {
+pub(super) fn input_layer_shape(layer: &Value) -> Result<Vec<usize>> {
     let config = layer.get("config").unwrap_or(&Value::Null);
     let shape = config
         .get("batch_shape")
@@ -456,7 +457,7 @@ fn input_layer_shape(layer: &Value) -> Result<Vec<usize>> {
 }
 
 /// Accepts a missing dtype, "float32", or a float32 DTypePolicy.
-fn check_dtype(config: &Value, owner: &str) -> Result<()> {
+pub(super) fn check_dtype(config: &Value, owner: &str) -> Result<()> {
     let dtype = match config.get("dtype") {
         None | Some(Value::Null) => return Ok(()),
         Some(Value::String(s)) => s.as_str(),
@@ -643,7 +644,7 @@ fn initializer_name(class_name: &str) -> Option<&'static str> {
 }
 
 /// Adds the layer described by `layer` (entry `index` of the layer list).
-fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Result<()> {
+pub(super) fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Result<()> {
     let class_name = layer
         .get("class_name")
         .and_then(Value::as_str)
@@ -665,12 +666,7 @@ fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Resu
         label: format!("layer {index} (\"{name}\", {class_name})"),
     };
     check_dtype(layer.get("config").unwrap_or(&Value::Null), &f.label)?;
-    if !f.flag("trainable", true)? {
-        return Err(Error::File(format!(
-            "{}: frozen layers (`trainable = false`) are not supported yet",
-            f.label
-        )));
-    }
+    let trainable = f.flag("trainable", true)?;
     match class_name {
         "Dense" => {
             f.require_null(&["kernel_constraint", "bias_constraint", "lora_rank"])?;
@@ -769,6 +765,7 @@ fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Resu
             None => Ok(()),
         }
     })
+    .and_then(|()| model.set_trainable(name, trainable))
     .map_err(|e| match e {
         Error::File(_) => e,
         other => invalid(format!("{}: {other}", f.label)),
@@ -776,7 +773,7 @@ fn add_layer_from_config(model: &mut Model, layer: &Value, index: usize) -> Resu
 }
 
 /// Maps a Keras loss class name or loss name to the engine's loss.
-fn loss_from_config(v: &Value) -> Result<Loss> {
+pub(super) fn loss_from_config(v: &Value) -> Result<Loss> {
     let (name, config) = match v {
         Value::String(s) => (s.as_str(), &Value::Null),
         Value::Object(o) => {
@@ -826,7 +823,7 @@ fn loss_from_config(v: &Value) -> Result<Loss> {
 
 /// Reads one metric. "accuracy" as a bare name is resolved the way
 /// `compile()` resolves it: from the loss and the number of outputs.
-fn metric_from_config(v: &Value, loss: &Loss, outputs: usize) -> Result<Metric> {
+pub(super) fn metric_from_config(v: &Value, loss: &Loss, outputs: usize) -> Result<Metric> {
     let (class_name, config) = match v {
         Value::String(s) => (s.as_str(), &Value::Null),
         Value::Object(o) => (

@@ -62,6 +62,34 @@ impl ElementwiseOp {
     }
 }
 
+/// The arguments that rebuild a merge layer, for saving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergeSpec {
+    Elementwise(ElementwiseOp),
+    /// `axis` as given, in keras's convention (the batch axis is 0).
+    Concatenate {
+        axis: i64,
+    },
+    /// `axes` as given, in keras's convention.
+    Dot {
+        axes: [i64; 2],
+        normalize: bool,
+    },
+}
+
+impl MergeSpec {
+    /// Builds the merge layer `name` on inputs of per-sample `shapes`.
+    pub fn build(self, name: &str, shapes: &[Vec<usize>]) -> Result<Box<dyn Layer>> {
+        Ok(match self {
+            MergeSpec::Elementwise(op) => Box::new(Elementwise::new(name, op, shapes)?),
+            MergeSpec::Concatenate { axis } => Box::new(Concatenate::new(name, axis, shapes)?),
+            MergeSpec::Dot { axes, normalize } => {
+                Box::new(Dot::new(name, axes, normalize, shapes)?)
+            }
+        })
+    }
+}
+
 fn shapes_text(shapes: &[Vec<usize>]) -> String {
     shapes
         .iter()
@@ -117,6 +145,10 @@ impl Elementwise {
 merge_layer!(Elementwise, |layer| layer.op.class_name());
 
 impl Merge for Elementwise {
+    fn merge_spec(&self) -> MergeSpec {
+        MergeSpec::Elementwise(self.op)
+    }
+
     fn forward_many(&self, xs: &[&[f32]], batch: usize, y: &mut [f32]) {
         let n = batch * size_of(&self.shape);
         let y = &mut y[..n];
@@ -195,6 +227,8 @@ impl Merge for Elementwise {
 #[derive(Debug)]
 pub struct Concatenate {
     name: String,
+    /// The axis as given to [`Concatenate::new`].
+    given_axis: i64,
     /// The axis, counted from 0 over the per-sample shape.
     axis: usize,
     shape: Vec<usize>,
@@ -239,6 +273,7 @@ impl Concatenate {
         shape[a] = shapes.iter().map(|s| s[a]).sum();
         Ok(Concatenate {
             name: name.to_string(),
+            given_axis: axis,
             axis: a,
             shape,
             inner: shapes.iter().map(|s| size_of(&s[a..])).collect(),
@@ -258,6 +293,12 @@ impl Concatenate {
 merge_layer!(Concatenate, |_layer| "Concatenate");
 
 impl Merge for Concatenate {
+    fn merge_spec(&self) -> MergeSpec {
+        MergeSpec::Concatenate {
+            axis: self.given_axis,
+        }
+    }
+
     fn forward_many(&self, xs: &[&[f32]], batch: usize, y: &mut [f32]) {
         let total: usize = self.inner.iter().sum();
         for o in 0..self.outer(batch) {
@@ -334,6 +375,8 @@ impl DotSide {
 #[derive(Debug)]
 pub struct Dot {
     name: String,
+    /// The axes as given to [`Dot::new`].
+    given_axes: [i64; 2],
     axes: [usize; 2],
     normalize: bool,
     sides: [DotSide; 2],
@@ -397,6 +440,7 @@ impl Dot {
         }
         Ok(Dot {
             name: name.to_string(),
+            given_axes: axes,
             axes: [resolved[0] + 1, resolved[1] + 1],
             normalize,
             sides: [
@@ -424,6 +468,13 @@ impl Dot {
 merge_layer!(Dot, |_layer| "Dot");
 
 impl Merge for Dot {
+    fn merge_spec(&self) -> MergeSpec {
+        MergeSpec::Dot {
+            axes: self.given_axes,
+            normalize: self.normalize,
+        }
+    }
+
     fn forward_many(&self, xs: &[&[f32]], batch: usize, y: &mut [f32]) {
         let [a, b] = self.sides;
         for s in 0..batch {

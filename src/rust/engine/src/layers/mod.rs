@@ -154,6 +154,8 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
 
 /// A layer of several inputs and no weights.
 pub trait Merge {
+    /// Returns the arguments that rebuild the layer, for saving.
+    fn merge_spec(&self) -> merge::MergeSpec;
     /// Computes the output of `batch` samples from the inputs `xs`.
     fn forward_many(&self, xs: &[&[f32]], batch: usize, y: &mut [f32]);
     /// Writes the gradient with respect to each input that has a buffer in
