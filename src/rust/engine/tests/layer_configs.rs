@@ -669,7 +669,8 @@ fn invalid_layer_configs_name_layer() {
 fn invalid_image_layer_configs_name_layer() {
     // (model, layer index, change of its config, expected error)
     type Edit = Box<dyn FnOnce(&mut Value)>;
-    let cases: Vec<(fn() -> Model, usize, Edit, &str)> = vec![
+    type ImageCase = (fn() -> Model, usize, Edit, &'static str);
+    let cases: Vec<ImageCase> = vec![
         (
             image_1d,
             1,

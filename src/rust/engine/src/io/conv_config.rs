@@ -177,9 +177,9 @@ pub(super) fn write_layer(
                             Value::from(sizes)
                         },
                     );
-                    // NOTE: upsampling layers repeat values (nearest) only. A
-                    // layer with another interpolation needs it in its spec,
-                    // or it would be saved as "nearest".
+                    // These layers repeat values (nearest). Bilinear
+                    // UpSampling2D is a LayerSpec::BilinearUpSampling, which
+                    // image_config.rs writes.
                     if rank == 2 {
                         set("interpolation", Value::from("nearest"));
                     }
