@@ -531,13 +531,17 @@ fn add_batch_norm_layer(model: &mut Model, name: &str, f: &Fields) -> Result<()>
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::io::keras_config::model_from_config;
 
     /// Reads a model of input `input` and one layer, `class_name` with
     /// `config`, and returns the layer's spec and output shape.
-    fn read(input: &[usize], class_name: &str, config: Value) -> Result<(LayerSpec, Vec<usize>)> {
+    pub(in crate::io) fn read(
+        input: &[usize],
+        class_name: &str,
+        config: Value,
+    ) -> Result<(LayerSpec, Vec<usize>)> {
         let mut batch_shape = vec![Value::Null];
         batch_shape.extend(input.iter().map(|&d| Value::from(d)));
         let mut config = config;

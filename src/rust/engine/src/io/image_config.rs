@@ -520,3 +520,86 @@ fn add_random_contrast_layer(model: &mut Model, name: &str, f: &Fields) -> Resul
     };
     add_random_contrast(model, name, factor, value_range, f.seed("seed")?)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::io::conv_config::tests::read;
+
+    #[test]
+    fn single_factors_are_ranges() {
+        let (spec, _) = read(&[4, 4, 1], "RandomRotation", json!({"factor": -0.25})).unwrap();
+        let LayerSpec::RandomAffine { kind, sampling, .. } = spec else {
+            panic!("not an affine layer: {spec:?}");
+        };
+        assert_eq!(
+            kind,
+            AffineKind::Rotation {
+                factor: (-0.25, 0.25)
+            }
+        );
+        // keras's defaults for the keys left out.
+        assert_eq!(sampling.fill_mode, FillMode::Reflect);
+        assert_eq!(sampling.interpolation, Interpolation::Bilinear);
+        assert_eq!(sampling.fill_value, 0.0);
+
+        let (spec, _) = read(&[4, 4, 1], "RandomContrast", json!({"factor": 0.5})).unwrap();
+        assert_eq!(
+            spec,
+            LayerSpec::RandomContrast {
+                factor: (0.0, 0.5),
+                value_range: (0.0, 255.0),
+                seed: None
+            }
+        );
+        let (spec, _) = read(
+            &[4, 4, 1],
+            "RandomZoom",
+            json!({"height_factor": [0.3, -0.2], "width_factor": 0.1}),
+        )
+        .unwrap();
+        let LayerSpec::RandomAffine { kind, .. } = spec else {
+            panic!("not an affine layer: {spec:?}");
+        };
+        assert_eq!(
+            kind,
+            AffineKind::Zoom {
+                height: (-0.2, 0.3),
+                width: Some((-0.1, 0.1))
+            }
+        );
+    }
+
+    #[test]
+    fn flip_mode_defaults_to_both() {
+        let (spec, _) = read(&[4, 4, 1], "RandomFlip", json!({})).unwrap();
+        assert_eq!(
+            spec,
+            LayerSpec::RandomFlip {
+                mode: FlipMode::HorizontalAndVertical,
+                seed: None
+            }
+        );
+    }
+
+    #[test]
+    fn output_padding_accepts_one_integer() {
+        let config = json!({"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": 1});
+        let (spec, shape) = read(&[4, 5, 1], "Conv2DTranspose", config).unwrap();
+        let LayerSpec::ConvTranspose { config, .. } = spec else {
+            panic!("not a transposed convolution: {spec:?}");
+        };
+        assert_eq!(config.output_padding, Some(vec![1, 1]));
+        // (input - 1) * stride + kernel + output_padding, by hand.
+        assert_eq!(shape, vec![10, 12, 2]);
+    }
+
+    #[test]
+    fn value_range_integers_stay_integers() {
+        assert_eq!(number_value(255.0), json!(255));
+        assert_eq!(number_value(-1.0), json!(-1));
+        assert_eq!(number_value(0.5), json!(0.5));
+    }
+}
