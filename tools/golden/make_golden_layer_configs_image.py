@@ -7,12 +7,12 @@ Python 3.11. Run from the repository root:
 
     /work/venv/bin/python tools/golden/make_golden_layer_configs_image.py
 
-For two Sequential models (1D and 2D data) that together use every layer
-type these layers add, the script prints the serialized form of each layer,
+Two Sequential models (1D and 2D data) together use every one of these
+layer types. For each layer the script prints its serialized form,
 `keras.saving.serialize_keras_object(layer)`, which is what `model.save()`
-writes into the "layers" list of config.json, one layer's JSON a line, and
-after it a `# weights` line with the layer's weight names in the order
-Keras stores them. src/rust/engine/tests/layer_configs.rs contains these
+writes into the "layers" list of config.json, as one line of JSON. A
+`# weights` line after it lists the layer's weight paths and shapes in the
+order Keras stores them. src/rust/engine/tests/layer_configs.rs contains these
 lines as its expected values and builds the same models in kerust.
 
 Nothing is random: the layers have explicit names and their weights are

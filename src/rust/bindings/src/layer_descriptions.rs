@@ -1,6 +1,7 @@
-//! Descriptions of the convolution, pooling, normalization, spatial and
-//! preprocessing layers of a loaded model, as the R function that creates
-//! each layer and its arguments (see `saving::layer_description`).
+//! Descriptions of the convolution, pooling, normalization, spatial,
+//! preprocessing and image augmentation layers of a loaded model, as the R
+//! function that creates each layer and its arguments (see
+//! `saving::layer_description`).
 
 use extendr_api::prelude::*;
 

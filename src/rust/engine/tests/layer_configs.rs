@@ -1,5 +1,6 @@
-//! Keras configs of the convolution, pooling, normalization, spatial and
-//! preprocessing layers: what kerust writes to config.json against what
+//! Keras configs of the convolution (plain, transposed, separable and
+//! depthwise), pooling, normalization, spatial, preprocessing and image
+//! augmentation layers: what kerust writes to config.json against what
 //! Keras 3 writes for the same layers, configs read back into the same
 //! layers, and the errors for invalid values.
 //!
