@@ -425,9 +425,10 @@ call_constructor <- function(prefix, name, args) {
 # Creates the layer object of an engine layer description: `d$type` names
 # the layer function and `d$args` its arguments, with each initializer
 # given as list(name, args) and each regularizer as list(l1, l2).
-# NOTE: the engine keeps rates, momentum and epsilon as float32 and
-# describes each by the shortest decimal of its float32. A value such as 0.3
-# comes back unchanged, but rate = 1 / 3 comes back as 0.33333334.
+# NOTE: the engine keeps rates, momentum, epsilon, augmentation factors and
+# fill values as float32 and describes each by the shortest decimal of its
+# float32. A value such as 0.3 comes back unchanged, but rate = 1 / 3 comes
+# back as 0.33333334.
 layer_from_description <- function(d) {
   args <- d$args
   for (arg in grep("_initializer$", names(args), value = TRUE)) {

@@ -259,10 +259,3 @@ test_that("depthwise and separable layers reject bad arguments", {
     "SeparableConv1D.*\\(batch_size, steps, channels\\)"
   )
 })
-
-test_that("models with the new layers cannot be saved yet", {
-  model <- keras_model_sequential(input_shape = c(4, 4, 1)) |> layer_conv_2d_transpose(2, 3)
-  path <- tempfile(fileext = ".keras")
-  expect_error(save_model(model, path), "Conv2DTranspose.*cannot be saved yet")
-  expect_false(file.exists(path))
-})

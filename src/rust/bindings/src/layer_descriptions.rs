@@ -1,10 +1,14 @@
-//! Descriptions of the convolution, pooling, normalization, spatial and
-//! preprocessing layers of a loaded model, as the R function that creates
-//! each layer and its arguments (see `saving::layer_description`).
+//! Descriptions of the convolution, pooling, normalization, spatial,
+//! preprocessing and image augmentation layers of a loaded model, as the R
+//! function that creates each layer and its arguments (see
+//! `saving::layer_description`).
 
 use extendr_api::prelude::*;
 
+use engine::layers::affine::{AffineKind, Range, Sampling};
+use engine::layers::depthwise::DepthwiseConfig;
 use engine::layers::pooling::PoolKind;
+use engine::layers::resize::AspectRatio;
 use engine::layers::spatial::SpatialKind;
 use engine::layers::LayerSpec;
 use engine::model::Model;
@@ -164,6 +168,202 @@ pub(crate) fn conv_layer_description<'a>(
         LayerSpec::Rescaling { scale, offset } => (
             "rescaling".into(),
             vec![("scale", (*scale).into()), ("offset", (*offset).into())],
+        ),
+        other => image_layer_description(m, index, other),
+    }
+}
+
+fn range_robj(range: Range) -> Robj {
+    vec![short(range.0), short(range.1)].into()
+}
+
+/// Returns the arguments that the depthwise and separable layer functions
+/// share, in their order.
+fn depthwise_args(config: &DepthwiseConfig) -> Vec<(&'static str, Robj)> {
+    vec![
+        ("kernel_size", sizes_robj(&config.kernel_size)),
+        ("strides", sizes_robj(&config.strides)),
+        ("padding", config.padding.name().into()),
+        ("depth_multiplier", (config.depth_multiplier as f64).into()),
+        ("dilation_rate", sizes_robj(&config.dilation_rate)),
+        ("activation", config.activation.name().into()),
+        ("use_bias", config.use_bias.into()),
+    ]
+}
+
+/// Returns the arguments that the random rotation, translation and zoom
+/// layer functions share.
+fn sampling_args(sampling: &Sampling, seed: Option<u64>) -> Vec<(&'static str, Robj)> {
+    vec![
+        ("fill_mode", sampling.fill_mode.name().into()),
+        ("interpolation", sampling.interpolation.name().into()),
+        ("seed", seed_robj(seed)),
+        ("fill_value", short(sampling.fill_value).into()),
+    ]
+}
+
+/// Describes a transposed, separable or depthwise convolution, or an image
+/// resizing or augmentation layer, as its R function and arguments.
+fn image_layer_description<'a>(
+    m: &Model,
+    index: usize,
+    spec: &'a LayerSpec,
+) -> (String, Vec<(&'a str, Robj)>) {
+    let regularizer = |weight: &str| named_weight_regularizer(m, index, weight);
+    match spec {
+        LayerSpec::ConvTranspose {
+            config,
+            kernel_initializer,
+            bias_initializer,
+        } => (
+            format!("conv_{}d_transpose", config.rank),
+            vec![
+                ("filters", (config.filters as f64).into()),
+                ("kernel_size", sizes_robj(&config.kernel_size)),
+                ("strides", sizes_robj(&config.strides)),
+                ("padding", config.padding.name().into()),
+                (
+                    "output_padding",
+                    config
+                        .output_padding
+                        .as_deref()
+                        .map_or_else(|| ().into(), sizes_robj),
+                ),
+                ("dilation_rate", sizes_robj(&config.dilation_rate)),
+                ("activation", config.activation.name().into()),
+                ("use_bias", config.use_bias.into()),
+                (
+                    "kernel_initializer",
+                    initializer_description(kernel_initializer),
+                ),
+                (
+                    "bias_initializer",
+                    initializer_description(bias_initializer),
+                ),
+                ("kernel_regularizer", regularizer("kernel")),
+                ("bias_regularizer", regularizer("bias")),
+            ],
+        ),
+        LayerSpec::DepthwiseConv {
+            config,
+            depthwise_initializer,
+            bias_initializer,
+        } => {
+            let mut args = depthwise_args(config);
+            args.extend([
+                (
+                    "depthwise_initializer",
+                    initializer_description(depthwise_initializer),
+                ),
+                (
+                    "bias_initializer",
+                    initializer_description(bias_initializer),
+                ),
+                ("depthwise_regularizer", regularizer("kernel")),
+                ("bias_regularizer", regularizer("bias")),
+            ]);
+            (format!("depthwise_conv_{}d", config.rank), args)
+        }
+        LayerSpec::SeparableConv {
+            config,
+            depthwise_initializer,
+            pointwise_initializer,
+            bias_initializer,
+        } => {
+            let mut args = vec![("filters", (config.filters as f64).into())];
+            args.extend(depthwise_args(&config.depthwise));
+            args.extend([
+                (
+                    "depthwise_initializer",
+                    initializer_description(depthwise_initializer),
+                ),
+                (
+                    "pointwise_initializer",
+                    initializer_description(pointwise_initializer),
+                ),
+                (
+                    "bias_initializer",
+                    initializer_description(bias_initializer),
+                ),
+                ("depthwise_regularizer", regularizer("depthwise_kernel")),
+                ("pointwise_regularizer", regularizer("pointwise_kernel")),
+                ("bias_regularizer", regularizer("bias")),
+            ]);
+            (format!("separable_conv_{}d", config.depthwise.rank), args)
+        }
+        LayerSpec::Resizing(config) => (
+            "resizing".into(),
+            vec![
+                ("height", (config.height as f64).into()),
+                ("width", (config.width as f64).into()),
+                ("interpolation", config.interpolation.name().into()),
+                (
+                    "crop_to_aspect_ratio",
+                    (config.aspect == AspectRatio::Crop).into(),
+                ),
+                (
+                    "pad_to_aspect_ratio",
+                    (config.aspect == AspectRatio::Pad).into(),
+                ),
+                ("fill_value", short(config.fill_value).into()),
+            ],
+        ),
+        LayerSpec::CenterCrop { height, width } => (
+            "center_crop".into(),
+            vec![
+                ("height", (*height as f64).into()),
+                ("width", (*width as f64).into()),
+            ],
+        ),
+        LayerSpec::BilinearUpSampling { size } => (
+            "upsampling_2d".into(),
+            vec![
+                ("size", sizes_robj(size)),
+                ("interpolation", "bilinear".into()),
+            ],
+        ),
+        LayerSpec::RandomFlip { mode, seed } => (
+            "random_flip".into(),
+            vec![("mode", mode.name().into()), ("seed", seed_robj(*seed))],
+        ),
+        LayerSpec::RandomAffine {
+            kind,
+            sampling,
+            seed,
+        } => {
+            let (function, mut args): (&str, Vec<(&str, Robj)>) = match *kind {
+                AffineKind::Rotation { factor } => {
+                    ("random_rotation", vec![("factor", range_robj(factor))])
+                }
+                AffineKind::Translation { height, width } => (
+                    "random_translation",
+                    vec![
+                        ("height_factor", range_robj(height)),
+                        ("width_factor", range_robj(width)),
+                    ],
+                ),
+                AffineKind::Zoom { height, width } => (
+                    "random_zoom",
+                    vec![
+                        ("height_factor", range_robj(height)),
+                        ("width_factor", width.map_or_else(|| ().into(), range_robj)),
+                    ],
+                ),
+            };
+            args.extend(sampling_args(sampling, *seed));
+            (function.into(), args)
+        }
+        LayerSpec::RandomContrast {
+            factor,
+            value_range,
+            seed,
+        } => (
+            "random_contrast".into(),
+            vec![
+                ("factor", range_robj(*factor)),
+                ("value_range", range_robj(*value_range)),
+                ("seed", seed_robj(*seed)),
+            ],
         ),
         // `layer_description` describes the other layer types itself and
         // never passes them here.

@@ -262,7 +262,14 @@ fn layer_description(m: &Model, index: usize, spec: &LayerSpec) -> Robj {
     };
     // Of kerust's layer functions, the dense and convolution layers take an
     // activity regularizer.
-    if matches!(spec, LayerSpec::Dense { .. } | LayerSpec::Conv { .. }) {
+    if matches!(
+        spec,
+        LayerSpec::Dense { .. }
+            | LayerSpec::Conv { .. }
+            | LayerSpec::ConvTranspose { .. }
+            | LayerSpec::DepthwiseConv { .. }
+            | LayerSpec::SeparableConv { .. }
+    ) {
         args.push((
             "activity_regularizer",
             regularizer_description(m.activity_regularizer(index)),

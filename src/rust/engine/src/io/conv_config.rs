@@ -30,12 +30,13 @@ use crate::layers::window::Padding;
 use crate::layers::LayerSpec;
 use crate::model::Model;
 
+use super::image_config;
 use super::keras_config::{
     activation_value, f32_value, f64_value, initializer_value, regularizer_value, seed_value,
     Fields,
 };
 
-const CHANNELS_LAST: &str = "channels_last";
+pub(super) const CHANNELS_LAST: &str = "channels_last";
 
 /// Returns false for the layers whose config keras writes without a
 /// `build_config`: the pooling and spatial dropout layers.
@@ -49,7 +50,7 @@ pub(super) fn has_build_config(spec: &LayerSpec) -> bool {
 /// Returns the Keras value of the regularizer of weight `weight`
 /// (`"gamma"`, `"kernel"`, ...) of layer `index`: null when the layer has
 /// no such weight or the weight no regularizer.
-fn weight_regularizer(model: &Model, index: usize, weight: &str) -> Value {
+pub(super) fn weight_regularizer(model: &Model, index: usize, weight: &str) -> Value {
     let position = model.layers()[index]
         .params()
         .iter()
@@ -176,9 +177,9 @@ pub(super) fn write_layer(
                             Value::from(sizes)
                         },
                     );
-                    // NOTE: upsampling layers repeat values (nearest) only. A
-                    // layer with another interpolation needs it in its spec,
-                    // or it would be saved as "nearest".
+                    // These layers repeat values (nearest). Bilinear
+                    // UpSampling2D is a LayerSpec::BilinearUpSampling, which
+                    // image_config.rs writes.
                     if rank == 2 {
                         set("interpolation", Value::from("nearest"));
                     }
@@ -202,17 +203,13 @@ pub(super) fn write_layer(
             set("scale", f64_value(*scale));
             set("offset", f64_value(*offset));
         }
-        other => {
-            return Err(Error::State(format!(
-                "internal error: conv_config cannot write {other:?}"
-            )))
-        }
+        other => return image_config::write_layer(model, index, other, config),
     }
     Ok(layer.class_name())
 }
 
 /// Splits a class name such as `MaxPooling2D` into its `prefix` and rank.
-fn rank_of(class_name: &str, prefix: &str) -> Option<usize> {
+pub(super) fn rank_of(class_name: &str, prefix: &str) -> Option<usize> {
     match class_name.strip_prefix(prefix)? {
         "1D" => Some(1),
         "2D" => Some(2),
@@ -223,7 +220,7 @@ fn rank_of(class_name: &str, prefix: &str) -> Option<usize> {
 
 impl Fields<'_> {
     /// Rejects any `data_format` other than channels_last.
-    fn channels_last(&self) -> Result<()> {
+    pub(super) fn channels_last(&self) -> Result<()> {
         match self.get("data_format") {
             None => Ok(()),
             Some(Value::String(s)) if s == CHANNELS_LAST => Ok(()),
@@ -237,7 +234,12 @@ impl Fields<'_> {
 
     /// Reads one positive integer for all `rank` axes, or one per axis;
     /// `default` (for every axis) when the key is missing or null.
-    fn axes(&self, key: &str, rank: usize, default: Option<usize>) -> Result<Vec<usize>> {
+    pub(super) fn axes(
+        &self,
+        key: &str,
+        rank: usize,
+        default: Option<usize>,
+    ) -> Result<Vec<usize>> {
         let expected = if rank == 1 {
             "a positive integer".to_string()
         } else {
@@ -260,7 +262,7 @@ impl Fields<'_> {
     }
 
     /// Reads a padding name in any letter case; "valid" when missing.
-    fn padding(&self, allow_causal: bool) -> Result<Padding> {
+    pub(super) fn padding(&self, allow_causal: bool) -> Result<Padding> {
         let expected = if allow_causal {
             "\"valid\", \"same\" or \"causal\""
         } else {
@@ -311,7 +313,7 @@ impl Fields<'_> {
         Ok(rate as f32)
     }
 
-    fn initializer_pair(
+    pub(super) fn initializer_pair(
         &self,
         key: &str,
         default: Initializer,
@@ -324,7 +326,7 @@ impl Fields<'_> {
     /// the layer just added, when the key names one and the layer has the
     /// weight (a `bias_regularizer` of a layer without bias does nothing, as
     /// in keras).
-    fn set_regularizer(
+    pub(super) fn set_regularizer(
         &self,
         model: &mut Model,
         name: &str,
@@ -383,7 +385,7 @@ pub(super) fn add_layer(
     } else if class_name == "Rescaling" {
         add_rescaling_layer(model, name, f)
     } else {
-        return None;
+        return image_config::add_layer(model, class_name, name, f);
     };
     Some(added)
 }
@@ -449,18 +451,21 @@ fn add_global_pool_layer(
 
 fn add_upsampling_layer(model: &mut Model, name: &str, rank: usize, f: &Fields) -> Result<()> {
     f.channels_last()?;
+    let sizes = f.axes("size", rank, Some(2))?;
     match f.get("interpolation") {
         None => {}
         Some(Value::String(s)) if s == "nearest" => {}
+        Some(Value::String(s)) if s == "bilinear" && rank == 2 => {
+            return image_config::add_bilinear_upsampling(model, name, &sizes);
+        }
         Some(_) => {
             return Err(Error::File(format!(
-                "{}: interpolation {} is not supported; kerust upsamples with \"nearest\" only",
+                "{}: interpolation {} is not supported; kerust upsamples with \"nearest\" or, in 2D, \"bilinear\" only",
                 f.label,
                 f.config.get("interpolation").unwrap_or(&Value::Null)
             )))
         }
     }
-    let sizes = f.axes("size", rank, Some(2))?;
     let amounts: Vec<(usize, usize)> = sizes.iter().map(|&s| (s, s)).collect();
     add_spatial(model, name, SpatialKind::UpSampling, &amounts)
 }
@@ -526,13 +531,17 @@ fn add_batch_norm_layer(model: &mut Model, name: &str, f: &Fields) -> Result<()>
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::io::keras_config::model_from_config;
 
     /// Reads a model of input `input` and one layer, `class_name` with
     /// `config`, and returns the layer's spec and output shape.
-    fn read(input: &[usize], class_name: &str, config: Value) -> Result<(LayerSpec, Vec<usize>)> {
+    pub(in crate::io) fn read(
+        input: &[usize],
+        class_name: &str,
+        config: Value,
+    ) -> Result<(LayerSpec, Vec<usize>)> {
         let mut batch_shape = vec![Value::Null];
         batch_shape.extend(input.iter().map(|&d| Value::from(d)));
         let mut config = config;
@@ -634,16 +643,31 @@ mod tests {
             }
         );
         assert_eq!(shape, vec![6, 9, 1]);
-        let err = read(
+        let (spec, shape) = read(
             &[2, 3, 1],
             "UpSampling2D",
+            json!({"size": [2, 1], "interpolation": "bilinear"}),
+        )
+        .unwrap();
+        assert_eq!(spec, LayerSpec::BilinearUpSampling { size: [2, 1] });
+        assert_eq!(shape, vec![4, 3, 1]);
+        let err = read(&[2, 3, 1], "UpSampling2D", json!({"interpolation": "area"}))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "layer 1 (\"layer\", UpSampling2D): interpolation \"area\" is not supported; kerust upsamples with \"nearest\" or, in 2D, \"bilinear\" only"
+        );
+        let err = read(
+            &[6, 1],
+            "UpSampling1D",
             json!({"interpolation": "bilinear"}),
         )
         .unwrap_err()
         .to_string();
         assert_eq!(
             err,
-            "layer 1 (\"layer\", UpSampling2D): interpolation \"bilinear\" is not supported; kerust upsamples with \"nearest\" only"
+            "layer 1 (\"layer\", UpSampling1D): interpolation \"bilinear\" is not supported; kerust upsamples with \"nearest\" or, in 2D, \"bilinear\" only"
         );
     }
 

@@ -22,6 +22,7 @@ pub mod archive;
 mod conv_config;
 pub mod files;
 mod functional_config;
+mod image_config;
 pub mod keras_config;
 pub mod metric_config;
 pub mod optimizer;

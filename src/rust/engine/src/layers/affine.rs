@@ -35,7 +35,7 @@ use super::chunks::{worth_parallel, Chunks};
 use super::conv::check_input_rank;
 use super::resize::Interpolation;
 use super::seeded::SeededGenerator;
-use super::{BackwardArgs, ForwardCtx, Layer};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 /// Rule that fills points outside the input image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,16 @@ pub enum FillMode {
 }
 
 impl FillMode {
+    /// Returns keras's name of the fill mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            FillMode::Reflect => "reflect",
+            FillMode::Wrap => "wrap",
+            FillMode::Constant => "constant",
+            FillMode::Nearest => "nearest",
+        }
+    }
+
     /// Parses keras's name of a fill mode.
     pub fn from_name(name: &str) -> Result<FillMode> {
         match name {
@@ -482,6 +492,14 @@ impl Layer for RandomAffine {
             dx.fill(0.0);
             affine_transform_adjoint(dy, self.image_shape(), t, &self.sampling, dx);
         });
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::RandomAffine {
+            kind: self.kind,
+            sampling: self.sampling,
+            seed: self.seeded.as_ref().map(SeededGenerator::seed),
+        })
     }
 
     fn rng_position(&self) -> Option<u128> {

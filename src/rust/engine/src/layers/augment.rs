@@ -24,7 +24,7 @@ use super::affine::{uniform, Range};
 use super::chunks::{worth_parallel, Chunks};
 use super::conv::check_input_rank;
 use super::seeded::SeededGenerator;
-use super::{BackwardArgs, ForwardCtx, Layer};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 /// Axes that RandomFlip reverses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,15 @@ pub enum FlipMode {
 }
 
 impl FlipMode {
+    /// Returns keras's name of the flip mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            FlipMode::Horizontal => "horizontal",
+            FlipMode::Vertical => "vertical",
+            FlipMode::HorizontalAndVertical => "horizontal_and_vertical",
+        }
+    }
+
     /// Parses keras's name of a flip mode.
     pub fn from_name(name: &str) -> Result<FlipMode> {
         match name {
@@ -215,6 +224,13 @@ impl Layer for RandomFlip {
         self.flip_samples(args.dy, args.scratch, dx, args.batch);
     }
 
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::RandomFlip {
+            mode: self.mode,
+            seed: self.seeded.as_ref().map(SeededGenerator::seed),
+        })
+    }
+
     fn rng_position(&self) -> Option<u128> {
         self.seeded.as_ref().map(|g| g.position())
     }
@@ -229,6 +245,8 @@ impl Layer for RandomFlip {
 #[derive(Debug)]
 pub struct RandomContrast {
     name: String,
+    /// keras's `factor`, as given.
+    factor: Range,
     /// Range of the contrast factor itself (not of `factor`'s amounts).
     range: Range,
     value_range: Range,
@@ -266,6 +284,7 @@ impl RandomContrast {
         let range = (1.0 - factor.0, 1.0 + factor.1);
         Ok(RandomContrast {
             name: name.to_string(),
+            factor,
             range,
             value_range,
             shape: input.to_vec(),
@@ -369,6 +388,14 @@ impl Layer for RandomContrast {
                 }
             },
         );
+    }
+
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::RandomContrast {
+            factor: self.factor,
+            value_range: self.value_range,
+            seed: self.seeded.as_ref().map(SeededGenerator::seed),
+        })
     }
 
     fn rng_position(&self) -> Option<u128> {

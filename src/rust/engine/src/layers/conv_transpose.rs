@@ -39,9 +39,10 @@ use crate::model::Model;
 
 use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
 use super::conv::{check_input_rank, Conv, ConvConfig};
+use super::spec::InitializerSpec;
 use super::vectorized;
 use super::window::Padding;
-use super::{BackwardArgs, ForwardCtx, Layer, Param};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec, Param};
 
 /// Rows of the column matrix that one chunk of work should reach, as in
 /// `conv.rs`.
@@ -163,6 +164,10 @@ pub struct ConvTranspose {
     params: Vec<Param>,
     /// Samples per chunk of work.
     chunk: usize,
+    /// The settings and initializers that rebuild the layer (see `spec`).
+    config: ConvTransposeConfig,
+    kernel_initializer: InitializerSpec,
+    bias_initializer: InitializerSpec,
 }
 
 impl ConvTranspose {
@@ -244,6 +249,9 @@ impl ConvTranspose {
             activation: config.activation,
             output_shape,
             params,
+            config: config.clone(),
+            kernel_initializer: InitializerSpec::from(&(Initializer::GlorotUniform, None)),
+            bias_initializer: InitializerSpec::from(&(Initializer::Zeros, None)),
         })
     }
 
@@ -411,6 +419,13 @@ impl Layer for ConvTranspose {
     fn logits<'a>(&self, _x: &'a [f32], scratch: &'a [f32]) -> &'a [f32] {
         scratch
     }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::ConvTranspose {
+            config: self.config.clone(),
+            kernel_initializer: self.kernel_initializer.clone(),
+            bias_initializer: self.bias_initializer.clone(),
+        })
+    }
 
     fn forward(
         &self,
@@ -500,6 +515,8 @@ pub fn add_conv_transpose(
         for (param, init) in layer.params.iter_mut().zip([kernel_init, bias_init]) {
             param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
         }
+        layer.kernel_initializer = InitializerSpec::from(kernel_init);
+        layer.bias_initializer = InitializerSpec::from(bias_init);
         Ok(Box::new(layer))
     })
 }

@@ -24,9 +24,10 @@ use crate::model::Model;
 
 use super::chunks::{sum_param_partials, worth_parallel, Chunks};
 use super::conv::{build_window, check_input_rank};
+use super::spec::InitializerSpec;
 use super::vectorized;
 use super::window::{Padding, Window};
-use super::{BackwardArgs, ForwardCtx, Layer, Param};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec, Param};
 
 /// Output values (positions times channels) that one chunk of work should
 /// reach: enough to pay for a task, small enough to balance threads.
@@ -290,6 +291,10 @@ pub struct DepthwiseConv {
     output_shape: Vec<usize>,
     params: Vec<Param>,
     chunk: usize,
+    /// The settings and initializers that rebuild the layer (see `spec`).
+    config: DepthwiseConfig,
+    depthwise_initializer: InitializerSpec,
+    bias_initializer: InitializerSpec,
 }
 
 impl DepthwiseConv {
@@ -327,6 +332,9 @@ impl DepthwiseConv {
             activation: config.activation,
             output_shape,
             params,
+            config: config.clone(),
+            depthwise_initializer: InitializerSpec::from(&(Initializer::GlorotUniform, None)),
+            bias_initializer: InitializerSpec::from(&(Initializer::Zeros, None)),
         })
     }
 
@@ -371,6 +379,13 @@ impl Layer for DepthwiseConv {
     }
     fn logits<'a>(&self, _x: &'a [f32], scratch: &'a [f32]) -> &'a [f32] {
         scratch
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(LayerSpec::DepthwiseConv {
+            config: self.config.clone(),
+            depthwise_initializer: self.depthwise_initializer.clone(),
+            bias_initializer: self.bias_initializer.clone(),
+        })
     }
 
     fn forward(
@@ -481,6 +496,8 @@ pub fn add_depthwise_conv(
         for (param, init) in layer.params.iter_mut().zip([depthwise_init, bias_init]) {
             param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
         }
+        layer.depthwise_initializer = InitializerSpec::from(depthwise_init);
+        layer.bias_initializer = InitializerSpec::from(bias_init);
         Ok(Box::new(layer))
     })
 }

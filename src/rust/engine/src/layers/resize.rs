@@ -30,7 +30,7 @@ use crate::model::Model;
 
 use super::chunks::{with_thread_buffer, worth_parallel, Chunks};
 use super::conv::check_input_rank;
-use super::{BackwardArgs, ForwardCtx, Layer};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec};
 
 /// Interpolation of values between input positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,14 @@ pub enum Interpolation {
 }
 
 impl Interpolation {
+    /// Returns keras's name of the interpolation.
+    pub fn name(self) -> &'static str {
+        match self {
+            Interpolation::Nearest => "nearest",
+            Interpolation::Bilinear => "bilinear",
+        }
+    }
+
     /// Parses keras's name of an interpolation.
     pub fn from_name(name: &str) -> Result<Interpolation> {
         match name {
@@ -148,10 +156,12 @@ pub struct Resample {
     cols: Vec<Tap>,
     fill_value: f32,
     output_shape: Vec<usize>,
+    /// The arguments that rebuild the layer (see `spec`).
+    spec: LayerSpec,
 }
 
 /// Settings of a Resizing layer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ResizeConfig {
     pub height: usize,
     pub width: usize,
@@ -167,6 +177,7 @@ impl Resample {
         class_name: &'static str,
         input: &[usize],
         config: &ResizeConfig,
+        spec: LayerSpec,
     ) -> Result<Resample> {
         check_input_rank(name, class_name, 2, input)?;
         let (height, width) = (config.height, config.width);
@@ -194,12 +205,19 @@ impl Resample {
             cols: axis_taps(in_w, width, col_len, col_start, config.interpolation),
             fill_value: config.fill_value,
             output_shape: vec![height, width, input[2]],
+            spec,
         })
     }
 
     /// Builds a Resizing layer for per-sample input shape `input`.
     pub fn resizing(name: &str, input: &[usize], config: &ResizeConfig) -> Result<Resample> {
-        Resample::build(name, "Resizing", input, config)
+        Resample::build(
+            name,
+            "Resizing",
+            input,
+            config,
+            LayerSpec::Resizing(*config),
+        )
     }
 
     /// Builds a CenterCrop layer. When the input is smaller than the target
@@ -220,7 +238,8 @@ impl Resample {
             aspect: AspectRatio::Crop,
             fill_value: 0.0,
         };
-        let mut layer = Resample::build(name, "CenterCrop", input, &config)?;
+        let spec = LayerSpec::CenterCrop { height, width };
+        let mut layer = Resample::build(name, "CenterCrop", input, &config, spec)?;
         if fits {
             // A plain crop: the window starts at half the surplus, rounded down.
             let row_start = (input[0] - height) / 2;
@@ -260,7 +279,8 @@ impl Resample {
             aspect: AspectRatio::Stretch,
             fill_value: 0.0,
         };
-        Resample::build(name, "UpSampling2D", input, &config)
+        let spec = LayerSpec::BilinearUpSampling { size };
+        Resample::build(name, "UpSampling2D", input, &config, spec)
     }
 
     fn input_len(&self) -> usize {
@@ -358,6 +378,9 @@ impl Layer for Resample {
     }
     fn output_shape(&self) -> &[usize] {
         &self.output_shape
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        Some(self.spec.clone())
     }
 
     fn forward(

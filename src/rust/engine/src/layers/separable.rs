@@ -29,8 +29,9 @@ use crate::model::Model;
 
 use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
 use super::depthwise::{finish_output, DepthwiseConfig, DepthwiseStep};
+use super::spec::InitializerSpec;
 use super::vectorized;
-use super::{BackwardArgs, ForwardCtx, Layer, Param};
+use super::{BackwardArgs, ForwardCtx, Layer, LayerSpec, Param};
 
 /// Settings of a separable convolution: the depthwise step's settings
 /// (whose `activation` and `use_bias` apply to the layer's output) and the
@@ -51,6 +52,10 @@ pub struct SeparableConv {
     output_shape: Vec<usize>,
     params: Vec<Param>,
     chunk: usize,
+    /// The settings that rebuild the layer (see `spec`), and the
+    /// depthwise, pointwise and bias initializers.
+    config: SeparableConfig,
+    initializers: [InitializerSpec; 3],
 }
 
 impl SeparableConv {
@@ -106,6 +111,14 @@ impl SeparableConv {
             activation: config.depthwise.activation,
             output_shape,
             params,
+            config: config.clone(),
+            initializers: [
+                (Initializer::GlorotUniform, None),
+                (Initializer::GlorotUniform, None),
+                (Initializer::Zeros, None),
+            ]
+            .each_ref()
+            .map(InitializerSpec::from),
         })
     }
 
@@ -165,6 +178,15 @@ impl Layer for SeparableConv {
     }
     fn logits<'a>(&self, _x: &'a [f32], scratch: &'a [f32]) -> &'a [f32] {
         scratch
+    }
+    fn spec(&self) -> Option<LayerSpec> {
+        let [depthwise, pointwise, bias] = self.initializers.clone();
+        Some(LayerSpec::SeparableConv {
+            config: self.config.clone(),
+            depthwise_initializer: depthwise,
+            pointwise_initializer: pointwise,
+            bias_initializer: bias,
+        })
     }
 
     fn forward(
@@ -313,6 +335,7 @@ pub fn add_separable_conv(
         for (param, init) in layer.params.iter_mut().zip(initializers) {
             param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
         }
+        layer.initializers = initializers.each_ref().map(InitializerSpec::from);
         Ok(Box::new(layer))
     })
 }

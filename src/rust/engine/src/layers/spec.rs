@@ -4,10 +4,16 @@
 
 use crate::activations::Activation;
 use crate::init::Initializer;
+use crate::layers::affine::{AffineKind, Range, Sampling};
+use crate::layers::augment::FlipMode;
 use crate::layers::batch_norm::BatchNormConfig;
 use crate::layers::conv::ConvConfig;
+use crate::layers::conv_transpose::ConvTransposeConfig;
+use crate::layers::depthwise::DepthwiseConfig;
 use crate::layers::noise::NoiseKind;
 use crate::layers::pooling::{PoolConfig, PoolKind};
+use crate::layers::resize::ResizeConfig;
+use crate::layers::separable::SeparableConfig;
 use crate::layers::spatial::SpatialKind;
 
 /// An initializer with its optional seed, as given to the layer.
@@ -91,5 +97,49 @@ pub enum LayerSpec {
     Rescaling {
         scale: f64,
         offset: f64,
+    },
+    /// Conv1DTranspose or Conv2DTranspose.
+    ConvTranspose {
+        config: ConvTransposeConfig,
+        kernel_initializer: InitializerSpec,
+        bias_initializer: InitializerSpec,
+    },
+    /// DepthwiseConv1D or DepthwiseConv2D.
+    DepthwiseConv {
+        config: DepthwiseConfig,
+        depthwise_initializer: InitializerSpec,
+        bias_initializer: InitializerSpec,
+    },
+    /// SeparableConv1D or SeparableConv2D.
+    SeparableConv {
+        config: SeparableConfig,
+        depthwise_initializer: InitializerSpec,
+        pointwise_initializer: InitializerSpec,
+        bias_initializer: InitializerSpec,
+    },
+    Resizing(ResizeConfig),
+    CenterCrop {
+        height: usize,
+        width: usize,
+    },
+    /// UpSampling2D with bilinear interpolation, by `size` (rows, columns).
+    BilinearUpSampling {
+        size: [usize; 2],
+    },
+    RandomFlip {
+        mode: FlipMode,
+        seed: Option<u64>,
+    },
+    /// RandomRotation, RandomTranslation or RandomZoom.
+    RandomAffine {
+        kind: AffineKind,
+        sampling: Sampling,
+        seed: Option<u64>,
+    },
+    /// RandomContrast with keras's `factor` as `(lower, upper)`.
+    RandomContrast {
+        factor: Range,
+        value_range: Range,
+        seed: Option<u64>,
     },
 }
