@@ -315,6 +315,12 @@ call_model_object <- function(model, object, ..., call = sys.call(-1)) {
       abort(sprintf("Model \"%s\" has %d input%s but was called on %d tensors.", model$name, length(inputs), if (length(inputs) == 1) "" else "s", length(given)), call = call)
     }
     outputs <- replay_graph(inputs, model$outputs, given, identity, call = call)
+    # The outputs remember the model, so that get_layer() on a model built
+    # from them finds it by name.
+    outputs <- lapply(outputs, function(t) {
+      t$nested <- model
+      t
+    })
     return(if (length(outputs) == 1) outputs[[1]] else outputs)
   }
   if (inherits(object, "kerust_model")) {
@@ -633,6 +639,7 @@ keras_model <- function(inputs = NULL, outputs = NULL, ..., name = NULL) {
   name <- if (is.null(name)) unique_name("functional") else check_string(name, "name")
   graph <- trace_graph(inputs, outputs)
   model <- new_functional_object(inputs, outputs, name, graph$states, draw_seed())
+  model$nested_models <- nested_models(graph, outputs)
   build_functional(model)
   for (state in graph$states) attach_layer_state(model, state)
   refresh_snapshot(model)
@@ -751,6 +758,16 @@ trace_graph <- function(inputs, outputs, call = sys.call(-1)) {
   list(calls = order, states = states)
 }
 
+# The models called on tensors while building the graph, by name.
+nested_models <- function(graph, outputs) {
+  tensors <- c(outputs, unlist(lapply(graph$calls, function(t) t$origin$inputs), recursive = FALSE))
+  found <- list()
+  for (t in tensors) {
+    if (!is.null(t$nested)) found[[t$nested$name]] <- t$nested
+  }
+  found
+}
+
 # Creates the engine model of a functional model from its tensors.
 build_functional <- function(model, call = sys.call(-1)) {
   graph <- trace_graph(model$inputs, model$outputs, call = call)
@@ -864,7 +881,9 @@ claim_shared_layers <- function(model) {
 #' Get a layer of a model
 #'
 #' Returns the layer named `name`, or the `index`-th layer (1-based, in the
-#' order of `model$layers`). The layer is shared with the model: setting
+#' order of `model$layers`). A model called on tensors while building
+#' `object` is found by its name too; its layers are also layers of
+#' `object`. The layer is shared with the model: setting
 #' `layer$trainable <- FALSE` freezes its weights in every model that uses
 #' it, `layer$weights` lists its weights, and calling it on a tensor reuses
 #' its weights in a new model.
@@ -888,6 +907,10 @@ get_layer <- function(object, name = NULL, index = NULL) {
   if (!is.null(name)) {
     check_string(name, "name")
     i <- match(name, names)
+    # A model nested in this one is found by its name, as in keras.
+    if (is.na(i) && !is.null(object$nested_models[[name]])) {
+      return(object$nested_models[[name]])
+    }
     if (is.na(i)) {
       abort(sprintf("The model has no layer named \"%s\"; its layers are %s.", name, paste0("\"", names, "\"", collapse = ", ")))
     }
@@ -921,7 +944,8 @@ model_layer_state <- function(model, name) {
 #' @param object A model.
 #' @param from,to The first and last layer of the range, by name or by
 #'   1-based index; by default the first and the last layer.
-#' @param which Alternatively, a vector of layer names or indices.
+#' @param which Alternatively, a vector of layer names or indices; the name
+#'   of a model nested in `object` stands for all of its layers.
 #' @returns The model, invisibly.
 #' @family functional API
 #' @export
@@ -957,6 +981,11 @@ set_layers_trainable <- function(object, from, to, which, trainable, call = sys.
   }
   if (!is.null(which)) {
     if (!is.null(from) || !is.null(to)) abort("Give either `which` or `from`/`to`, not both.", call = call)
+    # A nested model's name stands for all of its layers.
+    which <- unlist(lapply(as.list(which), function(w) {
+      nested <- if (is.character(w)) object$nested_models[[w]] else NULL
+      if (is.null(nested)) list(w) else as.list(vapply(nested$layers, function(l) l$name, ""))
+    }), recursive = FALSE)
     chosen <- vapply(seq_along(which), function(k) position(which[[k]], sprintf("which[[%d]]", k)), 0)
   } else {
     first <- if (is.null(from)) 1 else position(from, "from")
