@@ -336,6 +336,12 @@ prepare_inputs <- function(x, model, arg = "x", call = sys.call(-1)) {
 # otherwise); `what` is "input" or "output".
 match_data_list <- function(x, names, arg, what, call = sys.call(-1)) {
   given <- names(x)
+  if (!is.null(given) && any(nzchar(given)) && (!all(nzchar(given)) || anyDuplicated(given))) {
+    abort(sprintf(
+      "`%s` must be named by different %s names, or not named at all, got names %s.",
+      arg, what, paste0("\"", given, "\"", collapse = ", ")
+    ), call = call)
+  }
   if (!is.null(given) && all(nzchar(given))) {
     missing_names <- setdiff(names, given)
     unknown <- setdiff(given, names)

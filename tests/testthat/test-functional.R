@@ -228,6 +228,8 @@ test_that("bad graphs and data are rejected", {
   expect_error(fit(model, list(xa), list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "`x` has 1 arrays but the model has 2 inputs \\(\"a\", \"b\"\\)", class = "kerust_error")
   expect_error(fit(model, list(a = xa, c = xb), list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "\"c\" is not one of them", class = "kerust_error")
   expect_error(fit(model, xa, list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "`x` must be a list of 2 arrays, one per input", class = "kerust_error")
+  expect_error(fit(model, list(a = xa, xb), list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "`x` must be named by different input names, or not named at all", class = "kerust_error")
+  expect_error(predict(model, list(a = xa, b = xb, a = xa)), "`x` must be named by different input names", class = "kerust_error")
   expect_error(fit(model, list(xa, xb), matrix(0, 5, 2), verbose = 0), "`y` must be a list of 2 arrays, one per output", class = "kerust_error")
   expect_error(fit(model, list(xa, xb[1:4, ]), list(matrix(0, 5, 2), matrix(0, 5, 1)), verbose = 0), "must have the same number of samples", class = "kerust_error")
   expect_error(fit(model, list(xa, xb), list(matrix(0, 5, 3), matrix(0, 5, 1)), verbose = 0), "`y\\$o1` has 3 values per sample but the model outputs 2", class = "kerust_error")
