@@ -1128,3 +1128,59 @@ plot.kerust_model <- function(x, show_shapes = FALSE, show_layer_names = TRUE, .
   graphics::text(pos[, 1], pos[, 2], g$labels, cex = cex)
   invisible(x)
 }
+
+# ---- Arithmetic on symbolic tensors ---------------------------------------------------
+
+#' Arithmetic on symbolic tensors
+#'
+#' `+`, `-` and `*` between two tensors of one shape add the layers
+#' [layer_add()], [layer_subtract()] and [layer_multiply()]. With a number,
+#' `+`, `-`, `*` and `/` add a [layer_rescaling()] (`x * scale + offset`);
+#' unary minus multiplies by -1.
+#'
+#' @param e1,e2 Tensors from [keras_input()] or layer calls, or numbers.
+#' @returns A tensor.
+#' @family functional API
+#' @name tensor-arithmetic
+#' @examples
+#' a <- keras_input(3)
+#' b <- keras_input(3)
+#' model <- keras_model(list(a, b), (a + b) * 0.5 - a * b)
+#' model
+NULL
+
+#' @rdname tensor-arithmetic
+#' @export
+Ops.kerust_tensor <- function(e1, e2) {
+  op <- .Generic
+  if (nargs() == 1) {
+    if (op == "-") return(layer_rescaling(e1, scale = -1))
+    if (op == "+") return(e1)
+    abort(sprintf("`%s` is not supported on symbolic tensors.", op))
+  }
+  if (is_tensor(e1) && is_tensor(e2)) {
+    return(switch(op,
+      "+" = layer_add(list(e1, e2)),
+      "-" = layer_subtract(list(e1, e2)),
+      "*" = layer_multiply(list(e1, e2)),
+      abort(sprintf("`%s` between two symbolic tensors is not supported; `+`, `-` and `*` are.", op))
+    ))
+  }
+  number <- if (is_tensor(e1)) e2 else e1
+  tensor <- if (is_tensor(e1)) e1 else e2
+  if (!is.numeric(number) || length(number) != 1 || !is.finite(number)) {
+    abort(sprintf("Arithmetic on a symbolic tensor needs another tensor or a single finite number, got %s.", describe(number)))
+  }
+  tensor_first <- is_tensor(e1)
+  switch(op,
+    "+" = layer_rescaling(tensor, scale = 1, offset = number),
+    "-" = if (tensor_first) layer_rescaling(tensor, scale = 1, offset = -number) else layer_rescaling(tensor, scale = -1, offset = number),
+    "*" = layer_rescaling(tensor, scale = number),
+    "/" = if (tensor_first && number != 0) {
+      layer_rescaling(tensor, scale = 1 / number)
+    } else {
+      abort("A symbolic tensor can only be divided by a non-zero number.")
+    },
+    abort(sprintf("`%s` is not supported on symbolic tensors; `+`, `-`, `*` and `/` by a number are.", op))
+  )
+}

@@ -488,3 +488,20 @@ test_that("nested models are found by name", {
   expect_identical(get_weights(discriminator), before_d)
   expect_false(identical(get_weights(generator), before_g))
 })
+
+test_that("arithmetic on tensors adds layers", {
+  a <- keras_input(3)
+  b <- keras_input(3)
+  model <- keras_model(list(a, b), list((a + b) * 0.5 - a * b, 2 - a / 4, -b))
+  xa <- matrix(c(1, 2, 3), 1)
+  xb <- matrix(c(3, 2, 1), 1)
+  p <- unname(predict(model, list(xa, xb)))
+  # Computed by hand: (a + b) / 2 - a b, 2 - a / 4 and -b.
+  expect_equal(p[[1]], matrix(c(2 - 3, 2 - 4, 2 - 3), 1))
+  expect_equal(p[[2]], matrix(c(1.75, 1.5, 1.25), 1))
+  expect_equal(p[[3]], -xb)
+  expect_error(a / b, "`/` between two symbolic tensors is not supported", class = "kerust_error")
+  expect_error(a + c(1, 2), "needs another tensor or a single finite number", class = "kerust_error")
+  expect_error(a / 0, "divided by a non-zero number", class = "kerust_error")
+  expect_error(a^2, "`\\^` is not supported on symbolic tensors", class = "kerust_error")
+})
