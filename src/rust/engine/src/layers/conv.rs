@@ -33,8 +33,9 @@ use crate::error::{format_batch_shape, format_shape, Error, Result};
 use crate::init::{rng_for, Initializer};
 use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
+use rand::rngs::StdRng;
 
-use super::chunks::{sum_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
 use super::spec::InitializerSpec;
 use super::vectorized;
 use super::window::{Padding, Window};
@@ -86,19 +87,13 @@ impl ConvConfig {
                 self.rank
             ));
         }
-        for (what, values) in [
-            ("kernel_size", &self.kernel_size),
-            ("strides", &self.strides),
-            ("dilation_rate", &self.dilation_rate),
-        ] {
-            if values.len() != self.rank || values.contains(&0) {
-                return invalid(format!(
-                    "`{what}` must be {} positive integers, got {}",
-                    self.rank,
-                    format_shape(values)
-                ));
-            }
-        }
+        check_window_settings(
+            self.rank,
+            &self.kernel_size,
+            &self.strides,
+            &self.dilation_rate,
+        )
+        .or_else(invalid)?;
         if self.filters == 0 {
             return invalid("`filters` must be a positive integer, got 0".into());
         }
@@ -108,15 +103,7 @@ impl ConvConfig {
                 self.filters, self.groups
             ));
         }
-        let strided = self.strides.iter().any(|&s| s > 1);
-        let dilated = self.dilation_rate.iter().any(|&d| d > 1);
-        if strided && dilated {
-            return invalid(format!(
-                "`strides` > 1 cannot be combined with `dilation_rate` > 1 (as in keras), got strides = {} and dilation_rate = {}",
-                format_shape(&self.strides),
-                format_shape(&self.dilation_rate)
-            ));
-        }
+        check_strides_or_dilation(&self.strides, &self.dilation_rate).or_else(invalid)?;
         if self.padding == Padding::Causal && self.rank != 1 {
             return invalid("padding \"causal\" is only available for 1D convolutions".into());
         }
@@ -190,6 +177,97 @@ pub(crate) fn build_window(
     })
 }
 
+/// Checks that `kernel_size`, `strides` and `dilation_rate` are each `rank`
+/// positive integers. The error is the message for the first that is not.
+pub(crate) fn check_window_settings(
+    rank: usize,
+    kernel_size: &[usize],
+    strides: &[usize],
+    dilation_rate: &[usize],
+) -> std::result::Result<(), String> {
+    for (what, values) in [
+        ("kernel_size", kernel_size),
+        ("strides", strides),
+        ("dilation_rate", dilation_rate),
+    ] {
+        if values.len() != rank || values.contains(&0) {
+            return Err(format!(
+                "`{what}` must be {rank} positive integers, got {}",
+                format_shape(values)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks keras's rule that a layer may be strided or dilated but not both.
+/// The error is the message.
+pub(crate) fn check_strides_or_dilation(
+    strides: &[usize],
+    dilation_rate: &[usize],
+) -> std::result::Result<(), String> {
+    let strided = strides.iter().any(|&s| s > 1);
+    let dilated = dilation_rate.iter().any(|&d| d > 1);
+    if strided && dilated {
+        return Err(format!(
+            "`strides` > 1 cannot be combined with `dilation_rate` > 1 (as in keras), got strides = {} and dilation_rate = {}",
+            format_shape(strides),
+            format_shape(dilation_rate)
+        ));
+    }
+    Ok(())
+}
+
+/// Builds zero-valued trainable kernels, one per `(name, shape)`, then a
+/// zero bias named `bias` when `bias_len` is given.
+pub(crate) fn zero_params(kernels: Vec<(&str, Vec<usize>)>, bias_len: Option<usize>) -> Vec<Param> {
+    let mut params: Vec<Param> = kernels
+        .into_iter()
+        .map(|(name, shape)| Param {
+            name: name.into(),
+            value: vec![0.0; shape.iter().product()],
+            shape,
+            trainable: true,
+        })
+        .collect();
+    if let Some(len) = bias_len {
+        params.push(Param {
+            name: "bias".into(),
+            shape: vec![len],
+            value: vec![0.0; len],
+            trainable: true,
+        });
+    }
+    params
+}
+
+/// Draws the value of each parameter from its initializer, in order (a seed
+/// of `None` draws from `rng`). Parameters beyond the initializers, or
+/// initializers beyond the parameters, are left alone.
+pub(crate) fn sample_params<'a>(
+    params: &mut [Param],
+    initializers: impl IntoIterator<Item = &'a (Initializer, Option<u64>)>,
+    rng: &mut StdRng,
+) {
+    for (param, init) in params.iter_mut().zip(initializers) {
+        param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
+    }
+}
+
+/// Returns `dx` cut to `batch` samples of `x_len` values, with `x_len` as
+/// the per-sample stride, or an empty buffer and 0 when no previous layer
+/// needs the input gradient.
+pub(crate) fn input_gradient(
+    dx: Option<&mut [f32]>,
+    batch: usize,
+    x_len: usize,
+) -> (&mut [f32], usize) {
+    match dx {
+        Some(dx) => (&mut dx[..batch * x_len], x_len),
+        None => (&mut [], 0),
+    }
+}
+
 /// The step that follows the bias. Plain relu needs no stored
 /// pre-activation: its derivative, 1 where `z > 0`, is 1 exactly where the
 /// output `y = max(z, 0)` is positive.
@@ -260,20 +338,10 @@ impl Conv {
         output_shape.push(config.filters);
         let mut kernel_shape = config.kernel_size.clone();
         kernel_shape.extend([channels / config.groups, config.filters]);
-        let mut params = vec![Param {
-            name: "kernel".into(),
-            value: vec![0.0; kernel_shape.iter().product()],
-            shape: kernel_shape,
-            trainable: true,
-        }];
-        if config.use_bias {
-            params.push(Param {
-                name: "bias".into(),
-                shape: vec![config.filters],
-                value: vec![0.0; config.filters],
-                trainable: true,
-            });
-        }
+        let params = zero_params(
+            vec![("kernel", kernel_shape)],
+            config.use_bias.then_some(config.filters),
+        );
         let width_axis = window.axes[2];
         let valid_columns = (0..width_axis.kernel)
             .map(|k| width_axis.valid_outputs(k))
@@ -864,10 +932,7 @@ impl Layer for Conv {
         };
         let (kernel_partials, rest) = workspace.split_at_mut(chunks * kernel_len);
         let bias_partials = &mut rest[..chunks * bias_len];
-        let (dx, dx_stride): (&mut [f32], usize) = match args.dx {
-            Some(dx) => (&mut dx[..batch * x_len], x_len),
-            None => (&mut [], 0),
-        };
+        let (dx, dx_stride) = input_gradient(args.dx, batch, x_len);
 
         let parallel = worth_parallel(3 * self.work(batch), chunks);
         let n = self.chunk;
@@ -888,20 +953,7 @@ impl Layer for Conv {
             self.backward_chunk(x, stored, dz, kernel_partial, bias_partial, dx, chunks == 1);
         });
 
-        let parallel_sum = crate::pool::in_pool() && rayon::current_num_threads() > 1;
-        sum_partials(
-            &workspace[..chunks * kernel_len],
-            &mut args.grads[0],
-            parallel_sum,
-        );
-        if bias_len > 0 {
-            let start = chunks * kernel_len;
-            sum_partials(
-                &workspace[start..start + chunks * bias_len],
-                &mut args.grads[1],
-                parallel_sum,
-            );
-        }
+        sum_param_partials(workspace, chunks, &[kernel_len, bias_len], args.grads);
     }
 }
 
@@ -918,15 +970,7 @@ pub fn add_conv(
         let mut conv = Conv::new(name, config, input)?;
         conv.kernel_initializer = InitializerSpec::from(kernel_init);
         conv.bias_initializer = InitializerSpec::from(bias_init);
-        let kernel_shape = conv.params[0].shape.clone();
-        conv.params[0].value = kernel_init
-            .0
-            .sample(&kernel_shape, &mut rng_for(kernel_init.1, rng));
-        if let Some(bias) = conv.params.get_mut(1) {
-            bias.value = bias_init
-                .0
-                .sample(&[config.filters], &mut rng_for(bias_init.1, rng));
-        }
+        sample_params(&mut conv.params, [kernel_init, bias_init], rng);
         Ok(Box::new(conv))
     })
 }

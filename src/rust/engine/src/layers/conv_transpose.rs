@@ -33,12 +33,15 @@
 
 use crate::activations::Activation;
 use crate::error::{format_batch_shape, format_shape, Error, Result};
-use crate::init::{rng_for, Initializer};
+use crate::init::Initializer;
 use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 
 use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
-use super::conv::{check_input_rank, Conv, ConvConfig};
+use super::conv::{
+    check_input_rank, check_strides_or_dilation, check_window_settings, input_gradient,
+    sample_params, zero_params, Conv, ConvConfig,
+};
 use super::spec::InitializerSpec;
 use super::vectorized;
 use super::window::Padding;
@@ -87,19 +90,13 @@ impl ConvTransposeConfig {
                 self.rank
             ));
         }
-        for (what, values) in [
-            ("kernel_size", &self.kernel_size),
-            ("strides", &self.strides),
-            ("dilation_rate", &self.dilation_rate),
-        ] {
-            if values.len() != self.rank || values.contains(&0) {
-                return invalid(format!(
-                    "`{what}` must be {} positive integers, got {}",
-                    self.rank,
-                    format_shape(values)
-                ));
-            }
-        }
+        check_window_settings(
+            self.rank,
+            &self.kernel_size,
+            &self.strides,
+            &self.dilation_rate,
+        )
+        .or_else(invalid)?;
         if self.filters == 0 {
             return invalid("`filters` must be a positive integer, got 0".into());
         }
@@ -121,15 +118,7 @@ impl ConvTransposeConfig {
                 ));
             }
         }
-        let strided = self.strides.iter().any(|&s| s > 1);
-        let dilated = self.dilation_rate.iter().any(|&d| d > 1);
-        if strided && dilated {
-            return invalid(format!(
-                "`strides` > 1 cannot be combined with `dilation_rate` > 1 (as in keras), got strides = {} and dilation_rate = {}",
-                format_shape(&self.strides),
-                format_shape(&self.dilation_rate)
-            ));
-        }
+        check_strides_or_dilation(&self.strides, &self.dilation_rate).or_else(invalid)?;
         Ok(())
     }
 
@@ -225,20 +214,10 @@ impl ConvTranspose {
 
         let mut kernel_shape = config.kernel_size.clone();
         kernel_shape.extend([config.filters, channels]);
-        let mut params = vec![Param {
-            name: "kernel".into(),
-            value: vec![0.0; kernel_shape.iter().product()],
-            shape: kernel_shape,
-            trainable: true,
-        }];
-        if config.use_bias {
-            params.push(Param {
-                name: "bias".into(),
-                shape: vec![config.filters],
-                value: vec![0.0; config.filters],
-                trainable: true,
-            });
-        }
+        let params = zero_params(
+            vec![("kernel", kernel_shape)],
+            config.use_bias.then_some(config.filters),
+        );
         Ok(ConvTranspose {
             name: name.to_string(),
             class_name,
@@ -478,10 +457,7 @@ impl Layer for ConvTranspose {
         };
         let (kernel_partials, rest) = workspace.split_at_mut(chunks * kernel_len);
         let bias_partials = &mut rest[..chunks * bias_len];
-        let (dx, dx_stride): (&mut [f32], usize) = match args.dx {
-            Some(dx) => (&mut dx[..batch * x_len], x_len),
-            None => (&mut [], 0),
-        };
+        let (dx, dx_stride) = input_gradient(args.dx, batch, x_len);
         let parallel = worth_parallel(3 * self.work(batch), chunks);
         let n = self.chunk;
         Chunks::new(
@@ -512,9 +488,7 @@ pub fn add_conv_transpose(
 ) -> Result<()> {
     model.add_layer_with(name, |input, rng| {
         let mut layer = ConvTranspose::new(name, config, input)?;
-        for (param, init) in layer.params.iter_mut().zip([kernel_init, bias_init]) {
-            param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
-        }
+        sample_params(&mut layer.params, [kernel_init, bias_init], rng);
         layer.kernel_initializer = InitializerSpec::from(kernel_init);
         layer.bias_initializer = InitializerSpec::from(bias_init);
         Ok(Box::new(layer))

@@ -18,12 +18,15 @@
 //! gradients are summed per chunk and the chunks combined in order.
 
 use crate::activations::Activation;
-use crate::error::{format_shape, Error, Result};
-use crate::init::{rng_for, Initializer};
+use crate::error::{Error, Result};
+use crate::init::Initializer;
 use crate::model::Model;
 
 use super::chunks::{sum_param_partials, worth_parallel, Chunks};
-use super::conv::{build_window, check_input_rank};
+use super::conv::{
+    build_window, check_input_rank, check_window_settings, input_gradient, sample_params,
+    zero_params,
+};
 use super::spec::InitializerSpec;
 use super::vectorized;
 use super::window::{Padding, Window};
@@ -62,19 +65,13 @@ impl DepthwiseConfig {
                 self.rank
             ));
         }
-        for (what, values) in [
-            ("kernel_size", &self.kernel_size),
-            ("strides", &self.strides),
-            ("dilation_rate", &self.dilation_rate),
-        ] {
-            if values.len() != self.rank || values.contains(&0) {
-                return invalid(format!(
-                    "`{what}` must be {} positive integers, got {}",
-                    self.rank,
-                    format_shape(values)
-                ));
-            }
-        }
+        check_window_settings(
+            self.rank,
+            &self.kernel_size,
+            &self.strides,
+            &self.dilation_rate,
+        )
+        .or_else(invalid)?;
         if self.depth_multiplier == 0 {
             return invalid("`depth_multiplier` must be a positive integer, got 0".into());
         }
@@ -216,6 +213,42 @@ impl DepthwiseStep {
         });
     }
 
+    /// Writes the depthwise convolution of each sample of `x` to `out`.
+    pub fn forward_samples(&self, x: &[f32], kernel: &[f32], out: &mut [f32]) {
+        let (x_len, out_len) = (self.input_per_sample(), self.output_per_sample());
+        for (x, out) in x.chunks_exact(x_len).zip(out.chunks_exact_mut(out_len)) {
+            self.forward_sample(x, kernel, out);
+        }
+    }
+
+    /// Backward pass of a chunk of samples: overwrites `d_kernel` with
+    /// their kernel gradient and, when `dx` is not empty, writes their
+    /// input gradient to `dx`, from the gradient `d_out` of the step's
+    /// output.
+    pub fn backward_samples(
+        &self,
+        x: &[f32],
+        kernel: &[f32],
+        d_out: &[f32],
+        d_kernel: &mut [f32],
+        dx: &mut [f32],
+    ) {
+        let (x_len, out_len) = (self.input_per_sample(), self.output_per_sample());
+        d_kernel.fill(0.0);
+        for (s, (x, d_out)) in x
+            .chunks_exact(x_len)
+            .zip(d_out.chunks_exact(out_len))
+            .enumerate()
+        {
+            let dx_sample: &mut [f32] = if dx.is_empty() {
+                &mut []
+            } else {
+                &mut dx[s * x_len..(s + 1) * x_len]
+            };
+            self.backward_sample(x, kernel, d_out, d_kernel, dx_sample);
+        }
+    }
+
     /// Backward pass of one sample: adds the kernel gradient to `d_kernel`
     /// and, when `dx` is not empty, writes the input gradient to `dx`, from
     /// the gradient `d_out` of the step's output.
@@ -310,20 +343,10 @@ impl DepthwiseConv {
         let mut output_shape = step.window.output_dims(config.rank);
         output_shape.push(step.width());
         let kernel_shape = step.kernel_shape(config.rank);
-        let mut params = vec![Param {
-            name: "kernel".into(),
-            value: vec![0.0; kernel_shape.iter().product()],
-            shape: kernel_shape,
-            trainable: true,
-        }];
-        if config.use_bias {
-            params.push(Param {
-                name: "bias".into(),
-                shape: vec![step.width()],
-                value: vec![0.0; step.width()],
-                trainable: true,
-            });
-        }
+        let params = zero_params(
+            vec![("kernel", kernel_shape)],
+            config.use_bias.then_some(step.width()),
+        );
         Ok(DepthwiseConv {
             name: name.to_string(),
             class_name,
@@ -413,10 +436,7 @@ impl Layer for DepthwiseConv {
             let [y, z] = chunk.write;
             let linear = self.activation == Activation::Linear;
             let pre: &mut [f32] = if linear { &mut *y } else { &mut *z };
-            let kernel = &self.params[0].value;
-            for (x, out) in x.chunks_exact(x_len).zip(pre.chunks_exact_mut(y_len)) {
-                self.step.forward_sample(x, kernel, out);
-            }
+            self.step.forward_samples(x, &self.params[0].value, pre);
             finish_output(self.activation, self.params.get(1), y, z, width);
         });
     }
@@ -442,10 +462,7 @@ impl Layer for DepthwiseConv {
         let bias_len = self.params.get(1).map_or(0, |b| b.value.len());
         let (kernel_partials, rest) = workspace.split_at_mut(chunks * kernel_len);
         let bias_partials = &mut rest[..chunks * bias_len];
-        let (dx, dx_stride): (&mut [f32], usize) = match args.dx {
-            Some(dx) => (&mut dx[..batch * x_len], x_len),
-            None => (&mut [], 0),
-        };
+        let (dx, dx_stride) = input_gradient(args.dx, batch, x_len);
         let parallel = worth_parallel(2 * self.step.work(batch), chunks);
         let n = self.chunk;
         let kernel = &self.params[0].value;
@@ -458,20 +475,8 @@ impl Layer for DepthwiseConv {
         .for_each(chunks, parallel, &|_, chunk| {
             let [x, dz] = chunk.read;
             let [kernel_partial, bias_partial, dx] = chunk.write;
-            kernel_partial.fill(0.0);
-            for (s, (x, dz)) in x
-                .chunks_exact(x_len)
-                .zip(dz.chunks_exact(y_len))
-                .enumerate()
-            {
-                let dx_sample: &mut [f32] = if dx.is_empty() {
-                    &mut []
-                } else {
-                    &mut dx[s * x_len..(s + 1) * x_len]
-                };
-                self.step
-                    .backward_sample(x, kernel, dz, kernel_partial, dx_sample);
-            }
+            self.step
+                .backward_samples(x, kernel, dz, kernel_partial, dx);
             if !bias_partial.is_empty() {
                 vectorized::column_sums(dz, bias_partial);
             }
@@ -493,9 +498,7 @@ pub fn add_depthwise_conv(
 ) -> Result<()> {
     model.add_layer_with(name, |input, rng| {
         let mut layer = DepthwiseConv::new(name, config, input)?;
-        for (param, init) in layer.params.iter_mut().zip([depthwise_init, bias_init]) {
-            param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
-        }
+        sample_params(&mut layer.params, [depthwise_init, bias_init], rng);
         layer.depthwise_initializer = InitializerSpec::from(depthwise_init);
         layer.bias_initializer = InitializerSpec::from(bias_init);
         Ok(Box::new(layer))

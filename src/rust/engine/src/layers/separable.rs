@@ -23,11 +23,12 @@
 
 use crate::activations::Activation;
 use crate::error::{Error, Result};
-use crate::init::{rng_for, Initializer};
+use crate::init::Initializer;
 use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 
 use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::conv::{input_gradient, sample_params, zero_params};
 use super::depthwise::{finish_output, DepthwiseConfig, DepthwiseStep};
 use super::spec::InitializerSpec;
 use super::vectorized;
@@ -80,28 +81,13 @@ impl SeparableConv {
         let depthwise_shape = step.kernel_shape(rank);
         let mut pointwise_shape = vec![1; rank];
         pointwise_shape.extend([step.width(), config.filters]);
-        let mut params = vec![
-            Param {
-                name: "depthwise_kernel".into(),
-                value: vec![0.0; depthwise_shape.iter().product()],
-                shape: depthwise_shape,
-                trainable: true,
-            },
-            Param {
-                name: "pointwise_kernel".into(),
-                value: vec![0.0; pointwise_shape.iter().product()],
-                shape: pointwise_shape,
-                trainable: true,
-            },
-        ];
-        if config.depthwise.use_bias {
-            params.push(Param {
-                name: "bias".into(),
-                shape: vec![config.filters],
-                value: vec![0.0; config.filters],
-                trainable: true,
-            });
-        }
+        let params = zero_params(
+            vec![
+                ("depthwise_kernel", depthwise_shape),
+                ("pointwise_kernel", pointwise_shape),
+            ],
+            config.depthwise.use_bias.then_some(config.filters),
+        );
         Ok(SeparableConv {
             name: name.to_string(),
             class_name,
@@ -213,10 +199,7 @@ impl Layer for SeparableConv {
         .for_each(chunks, parallel, &|_, chunk| {
             let [x] = chunk.read;
             let [y, z, m] = chunk.write;
-            let depthwise = &self.params[0].value;
-            for (x, m) in x.chunks_exact(x_len).zip(m.chunks_exact_mut(m_len)) {
-                self.step.forward_sample(x, depthwise, m);
-            }
+            self.step.forward_samples(x, &self.params[0].value, m);
             let rows = m.len() / self.step.width();
             let linear = self.activation == Activation::Linear;
             let out = MatMut {
@@ -256,10 +239,7 @@ impl Layer for SeparableConv {
         let (depthwise_partials, rest) = workspace.split_at_mut(chunks * depthwise_len);
         let (pointwise_partials, rest) = rest.split_at_mut(chunks * pointwise_len);
         let bias_partials = &mut rest[..chunks * bias_len];
-        let (dx, dx_stride): (&mut [f32], usize) = match args.dx {
-            Some(dx) => (&mut dx[..batch * x_len], x_len),
-            None => (&mut [], 0),
-        };
+        let (dx, dx_stride) = input_gradient(args.dx, batch, x_len);
         let parallel = worth_parallel(2 * self.work(batch), chunks);
         let n = self.chunk;
         let width = self.step.width();
@@ -298,21 +278,9 @@ impl Layer for SeparableConv {
                     row_stride: width,
                 };
                 matmul_strided(dz_matrix, self.pointwise().t(), dm_out, false, chunks == 1);
-                depthwise_partial.fill(0.0);
                 let depthwise = &self.params[0].value;
-                for (s, (x, dm)) in x
-                    .chunks_exact(x_len)
-                    .zip(dm.chunks_exact(m_len))
-                    .enumerate()
-                {
-                    let dx_sample: &mut [f32] = if dx.is_empty() {
-                        &mut []
-                    } else {
-                        &mut dx[s * x_len..(s + 1) * x_len]
-                    };
-                    self.step
-                        .backward_sample(x, depthwise, dm, depthwise_partial, dx_sample);
-                }
+                self.step
+                    .backward_samples(x, depthwise, dm, depthwise_partial, dx);
             });
         });
 
@@ -332,9 +300,7 @@ pub fn add_separable_conv(
 ) -> Result<()> {
     model.add_layer_with(name, |input, rng| {
         let mut layer = SeparableConv::new(name, config, input)?;
-        for (param, init) in layer.params.iter_mut().zip(initializers) {
-            param.value = init.0.sample(&param.shape, &mut rng_for(init.1, rng));
-        }
+        sample_params(&mut layer.params, initializers, rng);
         layer.initializers = initializers.each_ref().map(InitializerSpec::from);
         Ok(Box::new(layer))
     })
