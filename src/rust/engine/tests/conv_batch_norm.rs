@@ -9,11 +9,10 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::{
     analytic_gradients, assert_all_close, assert_gradients_match, check_model_gradients,
-    numeric_first_layer_output_gradient, numeric_param_gradients, spread, ModelCase, DEFAULT_CHECK,
+    load_golden, numbers, numbers_f32, numeric_first_layer_output_gradient,
+    numeric_param_gradients, spread, ModelCase, DEFAULT_CHECK,
 };
 use engine::init::Initializer;
 use engine::layers::batch_norm::{
@@ -162,21 +161,7 @@ fn moving_statistics_are_not_trainable() {
 }
 
 fn load() -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", "conv.json"]
-        .iter()
-        .collect();
-    serde_json::from_str(&std::fs::read_to_string(path).expect("golden file")).expect("JSON")
-}
-
-fn numbers(value: &Value) -> Vec<f64> {
-    match value {
-        Value::Array(items) => items.iter().flat_map(numbers).collect(),
-        other => vec![other.as_f64().expect("a number")],
-    }
-}
-
-fn numbers_f32(value: &Value) -> Vec<f32> {
-    numbers(value).into_iter().map(|v| v as f32).collect()
+    load_golden("conv.json")
 }
 
 #[test]

@@ -10,9 +10,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::assert_all_close;
+use common::{assert_all_close, load_golden, numbers, numbers_f32, usizes};
 use engine::activations::Activation;
 use engine::layers::conv::{Conv, ConvConfig};
 use engine::layers::pooling::{GlobalPool, Pool, PoolConfig, PoolKind};
@@ -30,38 +28,7 @@ const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-5;
 
 fn load() -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", "conv.json"]
-        .iter()
-        .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON: {e}"))
-}
-
-fn flatten(value: &Value, out: &mut Vec<f64>) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|item| flatten(item, out)),
-        other => out.push(other.as_f64().expect("a number")),
-    }
-}
-
-fn numbers(value: &Value) -> Vec<f64> {
-    let mut out = Vec::new();
-    flatten(value, &mut out);
-    out
-}
-
-fn numbers_f32(value: &Value) -> Vec<f32> {
-    numbers(value).into_iter().map(|v| v as f32).collect()
-}
-
-fn usizes(value: &Value) -> Vec<usize> {
-    value
-        .as_array()
-        .expect("a list")
-        .iter()
-        .map(|v| v.as_u64().expect("an integer") as usize)
-        .collect()
+    load_golden("conv.json")
 }
 
 /// Reads a keras tuple argument (an integer or a list) for `rank` axes.

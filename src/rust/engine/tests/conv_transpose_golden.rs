@@ -14,9 +14,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::assert_all_close;
+use common::{assert_all_close, load_golden, numbers, numbers_f32, usizes};
 use engine::activations::Activation;
 use engine::layers::conv_transpose::{ConvTranspose, ConvTransposeConfig};
 use engine::layers::depthwise::{DepthwiseConfig, DepthwiseConv};
@@ -33,32 +31,7 @@ const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-5;
 
 fn load() -> Value {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "golden",
-        "conv_transpose.json",
-    ]
-    .iter()
-    .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON: {e}"))
-}
-
-fn numbers(value: &Value) -> Vec<f64> {
-    match value {
-        Value::Array(items) => items.iter().flat_map(numbers).collect(),
-        other => vec![other.as_f64().expect("a number")],
-    }
-}
-
-fn numbers_f32(value: &Value) -> Vec<f32> {
-    numbers(value).into_iter().map(|v| v as f32).collect()
-}
-
-fn usizes(value: &Value) -> Vec<usize> {
-    numbers(value).into_iter().map(|v| v as usize).collect()
+    load_golden("conv_transpose.json")
 }
 
 /// Reads a keras tuple argument (an integer or a list) for `rank` axes;

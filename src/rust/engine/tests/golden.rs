@@ -13,9 +13,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{assert_all_close, assert_close};
+use common::{assert_all_close, assert_close, load_golden};
 use engine::activations::Activation;
 use engine::init::Initializer;
 use engine::layers::{BackwardArgs, Dense, ForwardCtx, Layer};
@@ -37,16 +35,6 @@ const MULTI_STEP_RTOL: f64 = 1e-4;
 
 // ---------------------------------------------------------------------------
 // Reading the golden files
-
-fn load(name: &str) -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", name]
-        .iter()
-        .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
-}
 
 /// Returns the member `key` of a JSON object, and panics naming the key when it is missing.
 fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
@@ -110,7 +98,7 @@ fn golden_files_name_their_source() {
         "metrics.json",
         "training.json",
     ] {
-        let source = field(&load(name), "source")
+        let source = field(&load_golden(name), "source")
             .as_str()
             .expect("source is a string")
             .to_string();
@@ -130,7 +118,7 @@ fn golden_files_name_their_source() {
 
 #[test]
 fn activations_match_keras() {
-    let document = load("activations.json");
+    let document = load_golden("activations.json");
     let x = flatten_f32(field(&document, "x"));
     let w = flatten_f32(field(&document, "w"));
     let activations = field(&document, "activations")
@@ -167,7 +155,7 @@ fn activations_match_keras() {
 
 #[test]
 fn activation_defaults_match_keras() {
-    let document = load("activations.json");
+    let document = load_golden("activations.json");
     let defaults = field(&document, "defaults");
     let approximate = field(defaults, "gelu_approximate").as_bool().expect("bool");
     assert_eq!(
@@ -190,7 +178,7 @@ fn activation_defaults_match_keras() {
 
 #[test]
 fn softmax_matches_keras() {
-    let document = load("activations.json");
+    let document = load_golden("activations.json");
     let case = field(&document, "softmax");
     let x = flatten_f32(field(case, "x"));
     let w = flatten_f32(field(case, "w"));
@@ -216,7 +204,7 @@ fn softmax_matches_keras() {
 
 #[test]
 fn dense_matches_keras() {
-    let document = load("dense.json");
+    let document = load_golden("dense.json");
     let x = flatten_f32(field(&document, "x"));
     let kernel = flatten_f32(field(&document, "kernel"));
     let bias = flatten_f32(field(&document, "bias"));
@@ -321,7 +309,7 @@ fn loss_for_case(case_name: &str, config: &Value) -> Loss {
 
 #[test]
 fn losses_match_keras() {
-    let document = load("losses.json");
+    let document = load_golden("losses.json");
     assert_eq!(number(field(&document, "epsilon")) as f32, EPSILON);
     let all_cases = cases(&document);
     assert_eq!(all_cases.len(), 15, "every loss case of make_golden.py");
@@ -381,7 +369,7 @@ fn losses_match_keras() {
 /// `sigmoid` uses the logits, as the engine does for a fused output layer.
 #[test]
 fn crossentropy_on_activation_outputs_matches_keras() {
-    let document = load("losses.json");
+    let document = load_golden("losses.json");
     let section = field(&document, "activation_outputs");
     for (name, case) in cases(section) {
         let base = name.trim_end_matches("_saturated");
@@ -539,7 +527,7 @@ fn optimizer_for_case(class: &str, defaults: &Value, config: &Value) -> Optimize
 
 #[test]
 fn optimizers_match_keras() {
-    let document = load("optimizers.json");
+    let document = load_golden("optimizers.json");
     let w0 = flatten_f32(field(&document, "w0"));
     let gradients: Vec<Vec<f32>> = field(&document, "gradients")
         .as_array()
@@ -583,7 +571,7 @@ fn optimizers_match_keras() {
 
 #[test]
 fn metrics_match_keras() {
-    let document = load("metrics.json");
+    let document = load_golden("metrics.json");
     let config = field(&document, "config");
     let threshold = number(field(config, "binary_accuracy_threshold")) as f32;
     let k = number(field(config, "top_k")) as usize;
@@ -765,7 +753,7 @@ fn training_data(document: &Value) -> (Vec<f32>, Vec<f32>) {
 
 #[test]
 fn fit_matches_keras() {
-    let document = load("training.json");
+    let document = load_golden("training.json");
     let (x, y) = training_data(&document);
     for (name, case) in cases(&document) {
         let mut model = training_model(case);
@@ -817,7 +805,7 @@ fn fit_matches_keras() {
 /// in `fit_matches_keras` can be traced to one step.
 #[test]
 fn training_steps_match_keras() {
-    let document = load("training.json");
+    let document = load_golden("training.json");
     let (x, y) = training_data(&document);
     let (batch_size, epochs, n) = (4, 2, 6);
     for (name, case) in cases(&document) {

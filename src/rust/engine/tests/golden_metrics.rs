@@ -11,9 +11,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::assert_close;
+use common::{assert_close, load_golden};
 use engine::metrics::{
     AucCurve, AucSpec, AucSummation, ConfusionSpec, Metric, MetricKind, R2Aggregation,
 };
@@ -23,18 +21,7 @@ const RTOL: f64 = 1e-5;
 const ATOL: f64 = 1e-6;
 
 fn load() -> Value {
-    let path: PathBuf = [
-        env!("CARGO_MANIFEST_DIR"),
-        "tests",
-        "golden",
-        "metrics_extra.json",
-    ]
-    .iter()
-    .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+    load_golden("metrics_extra.json")
 }
 
 fn number(value: &Value, key: &str) -> f64 {

@@ -10,9 +10,7 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::assert_all_close;
+use common::{assert_all_close, load_golden, numbers, numbers_f32, usizes};
 use engine::layers::affine::{
     affine_transform, rotation_transform, translation_transform, zoom_transform, FillMode, Sampling,
 };
@@ -29,33 +27,7 @@ const RTOL: f64 = 1e-5;
 const ATOL: f64 = 2e-6;
 
 fn load() -> Value {
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", "image.json"]
-        .iter()
-        .collect();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("invalid JSON: {e}"))
-}
-
-fn flatten(value: &Value, out: &mut Vec<f64>) {
-    match value {
-        Value::Array(items) => items.iter().for_each(|item| flatten(item, out)),
-        other => out.push(other.as_f64().expect("a number")),
-    }
-}
-
-fn numbers(value: &Value) -> Vec<f64> {
-    let mut out = Vec::new();
-    flatten(value, &mut out);
-    out
-}
-
-fn numbers_f32(value: &Value) -> Vec<f32> {
-    numbers(value).into_iter().map(|v| v as f32).collect()
-}
-
-fn usizes(value: &Value) -> Vec<usize> {
-    numbers(value).into_iter().map(|v| v as usize).collect()
+    load_golden("image.json")
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> &'a str {

@@ -10,6 +10,7 @@ use engine::layers::Layer;
 use engine::model::{size_of, Model};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use serde_json::Value;
 
 /// Step and tolerances of a finite-difference gradient check.
 ///
@@ -300,4 +301,39 @@ pub fn check_model_gradients(
 
 fn describe_param(layer: &dyn Layer, param: usize) -> String {
     format!("{}/{}", layer.name(), layer.params()[param].name)
+}
+
+/// Reads and parses the golden file `tests/golden/{name}`, and panics
+/// naming the file when it is missing or not valid JSON.
+pub fn load_golden(name: &str) -> Value {
+    let path: std::path::PathBuf = [env!("CARGO_MANIFEST_DIR"), "tests", "golden", name]
+        .iter()
+        .collect();
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()))
+}
+
+/// Collects all numbers of a (nested) JSON array in row-major order.
+pub fn numbers(value: &Value) -> Vec<f64> {
+    match value {
+        Value::Array(items) => items.iter().flat_map(numbers).collect(),
+        other => vec![other.as_f64().expect("a number")],
+    }
+}
+
+/// [`numbers`] as f32, the engine's type.
+pub fn numbers_f32(value: &Value) -> Vec<f32> {
+    numbers(value).into_iter().map(|v| v as f32).collect()
+}
+
+/// Reads a JSON list of non-negative integers, such as a shape.
+pub fn usizes(value: &Value) -> Vec<usize> {
+    value
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|v| v.as_u64().expect("an integer") as usize)
+        .collect()
 }
