@@ -12,7 +12,10 @@
 
 mod common;
 
-use common::{check_model_gradients, spread, ModelCase, DEFAULT_CHECK};
+use common::{
+    check_gradients_on_spread, check_model_gradients, compile_mse, model_with_identity_input,
+    spread, ModelCase, DEFAULT_CHECK,
+};
 use engine::activations::Activation;
 use engine::init::Initializer;
 use engine::layers::conv::{add_conv, ConvConfig};
@@ -21,48 +24,7 @@ use engine::layers::rescaling::add_rescaling;
 use engine::layers::spatial::{add_spatial, SpatialKind};
 use engine::layers::spatial_dropout::add_spatial_dropout;
 use engine::layers::window::Padding;
-use engine::losses::Loss;
-use engine::model::{Compiled, Model};
-use engine::optim::{Optimizer, OptimizerKind};
-
-fn model_with_identity_input(input_shape: &[usize]) -> Model {
-    let mut model = Model::new("gradcheck", input_shape.to_vec(), 5).expect("valid input shape");
-    let target: Vec<i64> = input_shape.iter().map(|&d| d as i64).collect();
-    model
-        .add_reshape("input_identity", &target)
-        .expect("identity reshape");
-    model
-}
-
-fn compile_mse(model: &mut Model) {
-    model.compiled = Some(Compiled {
-        loss: Loss::MeanSquaredError,
-        metrics: Vec::new(),
-        optimizer: Optimizer::new(
-            OptimizerKind::Sgd {
-                momentum: 0.0,
-                nesterov: false,
-            },
-            0.01,
-        ),
-    });
-}
-
-/// Checks every gradient of `model` on `batch` samples of inputs in [-1, 1].
-fn check(description: &str, model: &mut Model, batch: usize, offset: usize) {
-    let in_size: usize = model.input_shape().iter().product();
-    let out_size: usize = model.output_shape().iter().product();
-    let input = spread(batch * in_size, 1.0, offset);
-    let target = spread(batch * out_size, 0.5, offset + 31);
-    let case = ModelCase {
-        input: &input,
-        target: &target,
-        batch,
-        training: false,
-        rng_seed: 0,
-    };
-    check_model_gradients(description, model, &case, DEFAULT_CHECK);
-}
+use engine::model::Model;
 
 /// Glorot-uniform kernel and a small random bias, both seeded.
 fn initializers(seed: u64) -> ((Initializer, Option<u64>), (Initializer, Option<u64>)) {
@@ -125,7 +87,7 @@ fn check_kernel_stride_padding_grid(input: &[usize], seed: usize) {
                     let description = format!(
                         "conv2d on {input:?}, kernel {kernel:?}, strides {stride}, padding {padding:?}, batch {batch}"
                     );
-                    check(&description, &mut model, batch, seed + cases);
+                    check_gradients_on_spread(&description, &mut model, batch, seed + cases);
                     cases += 1;
                 }
             }
@@ -149,7 +111,7 @@ fn conv2d_dilation_and_mixed_strides() {
                 let description = format!(
                     "conv2d kernel {kernel:?}, strides {strides:?}, dilation {dilation:?}, padding {padding:?}"
                 );
-                check(&description, &mut model, 3, cases);
+                check_gradients_on_spread(&description, &mut model, 3, cases);
                 cases += 1;
             }
         }
@@ -171,7 +133,7 @@ fn conv2d_groups() {
                 let description = format!(
                     "conv2d groups {groups}, filters {filters}, kernel {kernel:?}, padding {padding:?}"
                 );
-                check(&description, &mut model, 3, groups + filters);
+                check_gradients_on_spread(&description, &mut model, 3, groups + filters);
             }
         }
     }
@@ -181,7 +143,7 @@ fn conv2d_groups() {
     let (k, b) = initializers(300);
     add_conv(&mut model, "conv", &config, &k, &b).expect("window fits");
     compile_mse(&mut model);
-    check("conv2d groups 2, strides 2", &mut model, 1, 9);
+    check_gradients_on_spread("conv2d groups 2, strides 2", &mut model, 1, 9);
 }
 
 #[test]
@@ -198,7 +160,7 @@ fn conv2d_with_activation_and_without_bias() {
             compile_mse(&mut model);
             assert_eq!(model.weights().len(), 1 + use_bias as usize);
             let description = format!("conv2d with {activation:?}, use_bias = {use_bias}");
-            check(&description, &mut model, 3, 5);
+            check_gradients_on_spread(&description, &mut model, 3, 5);
         }
     }
 }
@@ -218,7 +180,7 @@ fn conv2d_chain_of_two() {
     let (k, b) = initializers(502);
     add_conv(&mut model, "conv_1", &second, &k, &b).expect("second");
     compile_mse(&mut model);
-    check("two stacked conv2d layers", &mut model, 3, 7);
+    check_gradients_on_spread("two stacked conv2d layers", &mut model, 3, 7);
 }
 
 fn conv1d(
@@ -258,7 +220,7 @@ fn conv1d_grid_with_causal_padding() {
                     let description = format!(
                         "conv1d kernel {kernel}, strides {stride}, dilation {dilation}, padding {padding:?}, batch {batch}"
                     );
-                    check(&description, &mut model, batch, cases);
+                    check_gradients_on_spread(&description, &mut model, batch, cases);
                     cases += 1;
                 }
             }
@@ -269,7 +231,7 @@ fn conv1d_grid_with_causal_padding() {
     let (k, b) = initializers(700);
     add_conv(&mut model, "conv1d", &config, &k, &b).expect("window fits");
     compile_mse(&mut model);
-    check("conv1d groups 2, causal", &mut model, 3, 3);
+    check_gradients_on_spread("conv1d groups 2, causal", &mut model, 3, 3);
 }
 
 /// Distinct inputs spaced 0.05 apart in a shuffled order, so that every
@@ -415,7 +377,7 @@ fn conv_pool_dense_chain() {
         )
         .expect("dense");
     compile_mse(&mut model);
-    check("conv - average pool - flatten - dense", &mut model, 3, 2);
+    check_gradients_on_spread("conv - average pool - flatten - dense", &mut model, 3, 2);
 }
 
 /// A spatial layer, its input shape and its `(before, after)` amounts.
@@ -445,7 +407,7 @@ fn padding_cropping_upsampling() {
             let mut model = model_with_identity_input(&input);
             add_spatial(&mut model, "spatial", kind, &amounts).expect("valid layer");
             compile_mse(&mut model);
-            check(
+            check_gradients_on_spread(
                 &format!("{kind:?} {amounts:?} on {input:?}, batch {batch}"),
                 &mut model,
                 batch,
@@ -469,7 +431,7 @@ fn rescaling_before_conv() {
     )
     .expect("conv");
     compile_mse(&mut model);
-    check("rescaling - conv", &mut model, 3, 4);
+    check_gradients_on_spread("rescaling - conv", &mut model, 3, 4);
 }
 
 #[test]

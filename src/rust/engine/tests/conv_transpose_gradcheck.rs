@@ -10,52 +10,20 @@
 
 mod common;
 
-use common::{check_model_gradients, spread, ModelCase, DEFAULT_CHECK};
+use common::{check_gradients_on_spread, compile_mse, model_with_identity_input};
 use engine::activations::Activation;
 use engine::init::Initializer;
 use engine::layers::conv_transpose::{add_conv_transpose, ConvTransposeConfig};
 use engine::layers::depthwise::{add_depthwise_conv, DepthwiseConfig};
 use engine::layers::separable::{add_separable_conv, SeparableConfig};
 use engine::layers::window::Padding;
-use engine::losses::Loss;
-use engine::model::{Compiled, Model};
-use engine::optim::{Optimizer, OptimizerKind};
-
-fn model_with_identity_input(input_shape: &[usize]) -> Model {
-    let mut model = Model::new("gradcheck", input_shape.to_vec(), 5).expect("valid input shape");
-    let target: Vec<i64> = input_shape.iter().map(|&d| d as i64).collect();
-    model
-        .add_reshape("input_identity", &target)
-        .expect("identity reshape");
-    model
-}
+use engine::model::Model;
 
 /// Compiles with mean squared error and checks every gradient on `batch`
 /// samples of inputs in [-1, 1].
 fn check(description: &str, model: &mut Model, batch: usize, offset: usize) {
-    model.compiled = Some(Compiled {
-        loss: Loss::MeanSquaredError,
-        metrics: Vec::new(),
-        optimizer: Optimizer::new(
-            OptimizerKind::Sgd {
-                momentum: 0.0,
-                nesterov: false,
-            },
-            0.01,
-        ),
-    });
-    let in_size: usize = model.input_shape().iter().product();
-    let out_size: usize = model.output_shape().iter().product();
-    let input = spread(batch * in_size, 1.0, offset);
-    let target = spread(batch * out_size, 0.5, offset + 31);
-    let case = ModelCase {
-        input: &input,
-        target: &target,
-        batch,
-        training: false,
-        rng_seed: 0,
-    };
-    check_model_gradients(description, model, &case, DEFAULT_CHECK);
+    compile_mse(model);
+    check_gradients_on_spread(description, model, batch, offset);
 }
 
 fn glorot(seed: u64) -> (Initializer, Option<u64>) {

@@ -10,7 +10,9 @@
 
 mod common;
 
-use common::{check_model_gradients, spread, ModelCase, DEFAULT_CHECK};
+use common::{
+    check_model_gradients, compile_mse, model_with_identity_input, spread, ModelCase, DEFAULT_CHECK,
+};
 use engine::activations::Activation;
 use engine::init::Initializer;
 use engine::layers::affine::{add_random_affine, AffineKind, FillMode, RandomAffine, Sampling};
@@ -24,34 +26,9 @@ use engine::layers::resize::{
 };
 use engine::layers::window::Padding;
 use engine::layers::{ForwardCtx, Layer};
-use engine::losses::Loss;
-use engine::model::{Compiled, Model};
-use engine::optim::{Optimizer, OptimizerKind};
+use engine::model::Model;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-
-fn model_with_identity_input(input_shape: &[usize]) -> Model {
-    let mut model = Model::new("gradcheck", input_shape.to_vec(), 5).expect("valid input shape");
-    let target: Vec<i64> = input_shape.iter().map(|&d| d as i64).collect();
-    model
-        .add_reshape("input_identity", &target)
-        .expect("identity reshape");
-    model
-}
-
-fn compile_mse(model: &mut Model) {
-    model.compiled = Some(Compiled {
-        loss: Loss::MeanSquaredError,
-        metrics: Vec::new(),
-        optimizer: Optimizer::new(
-            OptimizerKind::Sgd {
-                momentum: 0.0,
-                nesterov: false,
-            },
-            0.01,
-        ),
-    });
-}
 
 /// Checks the input gradient of the layer that `add` appends, on 3 samples
 /// of inputs in [-1, 1], in training mode.

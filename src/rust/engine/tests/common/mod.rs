@@ -7,7 +7,9 @@
 #![allow(dead_code)]
 
 use engine::layers::Layer;
-use engine::model::{size_of, Model};
+use engine::losses::Loss;
+use engine::model::{size_of, Compiled, Model};
+use engine::optim::{Optimizer, OptimizerKind};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use serde_json::Value;
@@ -336,4 +338,53 @@ pub fn usizes(value: &Value) -> Vec<usize> {
         .iter()
         .map(|v| v.as_u64().expect("an integer") as usize)
         .collect()
+}
+
+/// Starts a model (seed 5) with an identity Reshape as layer 0, as
+/// [`check_model_gradients`] requires, so that the input gradient of the
+/// first layer under test is checked too.
+pub fn model_with_identity_input(input_shape: &[usize]) -> Model {
+    let mut model = Model::new("gradcheck", input_shape.to_vec(), 5).expect("valid input shape");
+    let target: Vec<i64> = input_shape.iter().map(|&d| d as i64).collect();
+    model
+        .add_reshape("input_identity", &target)
+        .expect("identity reshape");
+    model
+}
+
+/// Compiles `model` with mean squared error and plain SGD.
+pub fn compile_mse(model: &mut Model) {
+    model.compiled = Some(Compiled {
+        loss: Loss::MeanSquaredError,
+        metrics: Vec::new(),
+        optimizer: Optimizer::new(
+            OptimizerKind::Sgd {
+                momentum: 0.0,
+                nesterov: false,
+            },
+            0.01,
+        ),
+    });
+}
+
+/// Checks every gradient of a compiled `model` in inference mode on `batch`
+/// samples of inputs in [-1, 1] made by [`spread`] from `offset`.
+pub fn check_gradients_on_spread(
+    description: &str,
+    model: &mut Model,
+    batch: usize,
+    offset: usize,
+) {
+    let in_size: usize = model.input_shape().iter().product();
+    let out_size: usize = model.output_shape().iter().product();
+    let input = spread(batch * in_size, 1.0, offset);
+    let target = spread(batch * out_size, 0.5, offset + 31);
+    let case = ModelCase {
+        input: &input,
+        target: &target,
+        batch,
+        training: false,
+        rng_seed: 0,
+    };
+    check_model_gradients(description, model, &case, DEFAULT_CHECK);
 }
