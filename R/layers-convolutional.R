@@ -44,6 +44,30 @@ check_data_format <- function(data_format, rank, call = sys.call(-1)) {
   abort(sprintf("`data_format` must be NULL or \"channels_last\", got %s.", describe(data_format)), call = call)
 }
 
+# Checks that strides and dilation above 1 are not combined, as keras
+# requires of convolutions and transposed convolutions.
+check_strides_dilation <- function(strides, dilation_rate, call = sys.call(-1)) {
+  if (any(strides > 1) && any(dilation_rate > 1)) {
+    abort(sprintf(
+      "`strides` > 1 cannot be combined with `dilation_rate` > 1 (as in keras), got strides = %s and dilation_rate = %s.",
+      deparse(strides), deparse(dilation_rate)
+    ), call = call)
+  }
+}
+
+# Resolves a layer's named initializer and regularizer arguments, in that
+# order, into config entries. A NULL regularizer stays as a NULL entry.
+resolve_weight_args <- function(initializers, regularizers, call = sys.call(-1)) {
+  config <- list()
+  for (arg in names(initializers)) {
+    config[[arg]] <- resolve_initializer(initializers[[arg]], arg, call = call)
+  }
+  for (arg in names(regularizers)) {
+    config[arg] <- list(resolve_regularizer(regularizers[[arg]], arg, call = call))
+  }
+  config
+}
+
 # Builds the spec of a Conv1D/2D/3D layer from checked arguments.
 conv_layer <- function(object, rank, filters, kernel_size, strides, padding, data_format,
                        dilation_rate, groups, activation, use_bias, kernel_initializer,
@@ -60,25 +84,24 @@ conv_layer <- function(object, rank, filters, kernel_size, strides, padding, dat
   if (filters %% groups != 0) {
     abort(sprintf("`filters` (%d) must be divisible by `groups` (%d).", filters, groups), call = call)
   }
-  if (any(strides > 1) && any(dilation_rate > 1)) {
-    abort(sprintf(
-      "`strides` > 1 cannot be combined with `dilation_rate` > 1 (as in keras), got strides = %s and dilation_rate = %s.",
-      deparse(strides), deparse(dilation_rate)
-    ), call = call)
-  }
+  check_strides_dilation(strides, dilation_rate, call = call)
   activation <- resolve_activation(activation, call = call)
   check_flag(use_bias, "use_bias", call = call)
   class_name <- sprintf("Conv%dD", rank)
-  layer <- new_layer(sprintf("conv_%dd", rank), class_name, layer_name(name, sprintf("conv%dd", rank), call = call), list(
+  config <- list(
     filters = filters, kernel_size = kernel_size, strides = strides, padding = padding,
     data_format = data_format, dilation_rate = dilation_rate, groups = groups,
-    activation = activation, use_bias = use_bias,
-    kernel_initializer = resolve_initializer(kernel_initializer, "kernel_initializer", call = call),
-    bias_initializer = resolve_initializer(bias_initializer, "bias_initializer", call = call),
-    kernel_regularizer = resolve_regularizer(kernel_regularizer, "kernel_regularizer", call = call),
-    bias_regularizer = resolve_regularizer(bias_regularizer, "bias_regularizer", call = call),
-    activity_regularizer = resolve_regularizer(activity_regularizer, "activity_regularizer", call = call)
+    activation = activation, use_bias = use_bias
+  )
+  config <- c(config, resolve_weight_args(
+    list(kernel_initializer = kernel_initializer, bias_initializer = bias_initializer),
+    list(
+      kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+      activity_regularizer = activity_regularizer
+    ),
+    call = call
   ))
+  layer <- new_layer(sprintf("conv_%dd", rank), class_name, layer_name(name, sprintf("conv%dd", rank), call = call), config)
   compose_layer(object, layer, input_shape, call = call)
 }
 

@@ -1,6 +1,7 @@
 # Transposed, separable and depthwise convolution layers, channels last.
 # The argument checks of layers-convolutional.R (check_axes, check_padding,
-# check_data_format) apply here too.
+# check_data_format, check_strides_dilation, resolve_weight_args) apply here
+# too.
 
 # Checks `output_padding` of a transposed convolution: NULL, or one
 # non-negative integer or `rank` of them, each smaller than its stride.
@@ -16,17 +17,6 @@ check_output_padding <- function(output_padding, strides, rank, call = sys.call(
     ), call = call)
   }
   output_padding
-}
-
-# Checks that strides and dilation above 1 are not combined, as keras
-# requires of transposed convolutions.
-check_strides_dilation <- function(strides, dilation_rate, call = sys.call(-1)) {
-  if (any(strides > 1) && any(dilation_rate > 1)) {
-    abort(sprintf(
-      "`strides` > 1 cannot be combined with `dilation_rate` > 1 (as in keras), got strides = %s and dilation_rate = %s.",
-      deparse(strides), deparse(dilation_rate)
-    ), call = call)
-  }
 }
 
 # Builds the spec of a Conv1DTranspose/Conv2DTranspose layer.
@@ -46,19 +36,22 @@ conv_transpose_layer <- function(object, rank, filters, kernel_size, strides, pa
   check_strides_dilation(strides, dilation_rate, call = call)
   activation <- resolve_activation(activation, call = call)
   check_flag(use_bias, "use_bias", call = call)
+  config <- list(
+    filters = filters, kernel_size = kernel_size, strides = strides, padding = padding,
+    output_padding = output_padding, data_format = data_format,
+    dilation_rate = dilation_rate, activation = activation, use_bias = use_bias
+  )
+  config <- c(config, resolve_weight_args(
+    list(kernel_initializer = kernel_initializer, bias_initializer = bias_initializer),
+    list(
+      kernel_regularizer = kernel_regularizer, bias_regularizer = bias_regularizer,
+      activity_regularizer = activity_regularizer
+    ),
+    call = call
+  ))
   layer <- new_layer(
     sprintf("conv_%dd_transpose", rank), sprintf("Conv%dDTranspose", rank),
-    layer_name(name, sprintf("conv%dd_transpose", rank), call = call),
-    list(
-      filters = filters, kernel_size = kernel_size, strides = strides, padding = padding,
-      output_padding = output_padding, data_format = data_format,
-      dilation_rate = dilation_rate, activation = activation, use_bias = use_bias,
-      kernel_initializer = resolve_initializer(kernel_initializer, "kernel_initializer", call = call),
-      bias_initializer = resolve_initializer(bias_initializer, "bias_initializer", call = call),
-      kernel_regularizer = resolve_regularizer(kernel_regularizer, "kernel_regularizer", call = call),
-      bias_regularizer = resolve_regularizer(bias_regularizer, "bias_regularizer", call = call),
-      activity_regularizer = resolve_regularizer(activity_regularizer, "activity_regularizer", call = call)
-    )
+    layer_name(name, sprintf("conv%dd_transpose", rank), call = call), config
   )
   compose_layer(object, layer, input_shape, call = call)
 }
@@ -95,12 +88,7 @@ depthwise_layer <- function(object, type, class_name, base_name, rank, filters, 
     depth_multiplier = depth_multiplier, data_format = data_format,
     dilation_rate = dilation_rate, activation = activation, use_bias = use_bias
   )
-  for (arg in names(initializers)) {
-    config[[arg]] <- resolve_initializer(initializers[[arg]], arg, call = call)
-  }
-  for (arg in names(regularizers)) {
-    config[arg] <- list(resolve_regularizer(regularizers[[arg]], arg, call = call))
-  }
+  config <- c(config, resolve_weight_args(initializers, regularizers, call = call))
   layer <- new_layer(type, class_name, layer_name(name, base_name, call = call), config)
   compose_layer(object, layer, input_shape, call = call)
 }
