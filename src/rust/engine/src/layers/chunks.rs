@@ -171,6 +171,22 @@ pub(crate) fn sum_partials(partials: &[f32], out: &mut [f32], parallel: bool) {
     }
 }
 
+/// Splits `workspace` into per-chunk weight-gradient buffers, one per
+/// parameter, in the layout that [`sum_param_partials`] reads: `chunks`
+/// blocks of `lens[k]` floats for parameter `k`.
+pub(crate) fn split_param_partials<const N: usize>(
+    workspace: &mut [f32],
+    chunks: usize,
+    lens: [usize; N],
+) -> [&mut [f32]; N] {
+    let mut rest = workspace;
+    lens.map(|len| {
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(chunks * len);
+        rest = tail;
+        part
+    })
+}
+
 /// Sums per-chunk weight gradients into `grads`, one entry per parameter.
 /// `partials` contains, parameter after parameter, `chunks` consecutive
 /// blocks of `lens[k]` floats for parameter `k`; a length of 0 skips the

@@ -35,7 +35,9 @@ use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 use rand::rngs::StdRng;
 
-use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::chunks::{
+    split_param_partials, sum_param_partials, with_thread_buffer, worth_parallel, Chunks,
+};
 use super::spec::InitializerSpec;
 use super::vectorized;
 use super::window::{Padding, Window};
@@ -930,8 +932,8 @@ impl Layer for Conv {
         } else {
             0
         };
-        let (kernel_partials, rest) = workspace.split_at_mut(chunks * kernel_len);
-        let bias_partials = &mut rest[..chunks * bias_len];
+        let [kernel_partials, bias_partials] =
+            split_param_partials(workspace, chunks, [kernel_len, bias_len]);
         let (dx, dx_stride) = input_gradient(args.dx, batch, x_len);
 
         let parallel = worth_parallel(3 * self.work(batch), chunks);

@@ -37,7 +37,9 @@ use crate::init::Initializer;
 use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 
-use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::chunks::{
+    split_param_partials, sum_param_partials, with_thread_buffer, worth_parallel, Chunks,
+};
 use super::conv::{
     check_input_rank, check_strides_or_dilation, check_window_settings, input_gradient,
     sample_params, zero_params, Conv, ConvConfig,
@@ -455,8 +457,8 @@ impl Layer for ConvTranspose {
         } else {
             0
         };
-        let (kernel_partials, rest) = workspace.split_at_mut(chunks * kernel_len);
-        let bias_partials = &mut rest[..chunks * bias_len];
+        let [kernel_partials, bias_partials] =
+            split_param_partials(workspace, chunks, [kernel_len, bias_len]);
         let (dx, dx_stride) = input_gradient(args.dx, batch, x_len);
         let parallel = worth_parallel(3 * self.work(batch), chunks);
         let n = self.chunk;

@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 use crate::init::Initializer;
 use crate::model::Model;
 
-use super::chunks::{sum_param_partials, worth_parallel, Chunks};
+use super::chunks::{split_param_partials, sum_param_partials, worth_parallel, Chunks};
 use super::conv::{
     build_window, check_input_rank, check_window_settings, input_gradient, sample_params,
     zero_params,
@@ -460,8 +460,8 @@ impl Layer for DepthwiseConv {
         let chunks = self.chunk_count(batch);
         let kernel_len = self.params[0].value.len();
         let bias_len = self.params.get(1).map_or(0, |b| b.value.len());
-        let (kernel_partials, rest) = workspace.split_at_mut(chunks * kernel_len);
-        let bias_partials = &mut rest[..chunks * bias_len];
+        let [kernel_partials, bias_partials] =
+            split_param_partials(workspace, chunks, [kernel_len, bias_len]);
         let (dx, dx_stride) = input_gradient(args.dx, batch, x_len);
         let parallel = worth_parallel(2 * self.step.work(batch), chunks);
         let n = self.chunk;

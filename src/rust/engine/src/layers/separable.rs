@@ -27,7 +27,9 @@ use crate::init::Initializer;
 use crate::linalg::{matmul_strided, MatMut, MatRef};
 use crate::model::Model;
 
-use super::chunks::{sum_param_partials, with_thread_buffer, worth_parallel, Chunks};
+use super::chunks::{
+    split_param_partials, sum_param_partials, with_thread_buffer, worth_parallel, Chunks,
+};
 use super::conv::{input_gradient, sample_params, zero_params};
 use super::depthwise::{finish_output, DepthwiseConfig, DepthwiseStep};
 use super::spec::InitializerSpec;
@@ -236,9 +238,9 @@ impl Layer for SeparableConv {
         let depthwise_len = self.params[0].value.len();
         let pointwise_len = self.params[1].value.len();
         let bias_len = self.params.get(2).map_or(0, |b| b.value.len());
-        let (depthwise_partials, rest) = workspace.split_at_mut(chunks * depthwise_len);
-        let (pointwise_partials, rest) = rest.split_at_mut(chunks * pointwise_len);
-        let bias_partials = &mut rest[..chunks * bias_len];
+        let lens = [depthwise_len, pointwise_len, bias_len];
+        let [depthwise_partials, pointwise_partials, bias_partials] =
+            split_param_partials(workspace, chunks, lens);
         let (dx, dx_stride) = input_gradient(args.dx, batch, x_len);
         let parallel = worth_parallel(2 * self.work(batch), chunks);
         let n = self.chunk;
@@ -284,7 +286,6 @@ impl Layer for SeparableConv {
             });
         });
 
-        let lens = [depthwise_len, pointwise_len, bias_len];
         sum_param_partials(workspace, chunks, &lens, args.grads);
     }
 }
