@@ -10,16 +10,14 @@
 
 mod common;
 
-use common::{assert_all_close, load_golden, numbers, numbers_f32, usizes};
+use common::{check_golden_case, load_golden, numbers_f32, usizes};
 use engine::activations::Activation;
 use engine::layers::conv::{Conv, ConvConfig};
 use engine::layers::pooling::{GlobalPool, Pool, PoolConfig, PoolKind};
 use engine::layers::rescaling::Rescaling;
 use engine::layers::spatial::{Spatial, SpatialKind};
 use engine::layers::window::Padding;
-use engine::layers::{BackwardArgs, ForwardCtx, Layer};
-use rand::rngs::StdRng;
-use rand::SeedableRng;
+use engine::layers::Layer;
 use serde_json::Value;
 
 /// Tolerances for one layer call: sums of up to 63 products of values of at
@@ -199,55 +197,6 @@ fn values_and_gradients_match_keras() {
             param.value = numbers_f32(&weight["value"]);
         }
 
-        let x = numbers_f32(&case["x"]);
-        let out_len = batch * layer.output_shape().iter().product::<usize>();
-        let mut y = vec![0f32; out_len];
-        let mut scratch = vec![0f32; batch * layer.scratch_per_sample()];
-        let mut rng = StdRng::seed_from_u64(0);
-        let mut ctx = ForwardCtx {
-            training: false,
-            rng: &mut rng,
-        };
-        layer.forward(&x, batch, &mut y, &mut scratch, &mut ctx);
-        assert_all_close(
-            &format!("{name}: output"),
-            &y,
-            &numbers(&case["y"]),
-            RTOL,
-            ATOL,
-        );
-
-        let mut dy = numbers_f32(&case["output_weights"]);
-        let mut dx = vec![0f32; x.len()];
-        let mut grads: Vec<Vec<f32>> = layer
-            .params()
-            .iter()
-            .map(|p| vec![0f32; p.value.len()])
-            .collect();
-        layer.backward(BackwardArgs {
-            batch,
-            x: &x,
-            y: &y,
-            scratch: &scratch,
-            dy: &mut dy,
-            dy_is_preactivation: false,
-            dx: Some(&mut dx),
-            grads: &mut grads,
-        });
-        assert_all_close(
-            &format!("{name}: input gradient"),
-            &dx,
-            &numbers(&case["grad_x"]),
-            RTOL,
-            ATOL,
-        );
-        for (k, (grad, expected)) in grads
-            .iter()
-            .zip(case["grad_weights"].as_array().unwrap())
-            .enumerate()
-        {
-            let what = format!("{name}: gradient of {}", layer.params()[k].name);
-            assert_all_close(&what, grad, &numbers(expected), RTOL, ATOL);
-        }
+        check_golden_case(name, layer.as_ref(), case, batch, RTOL, ATOL);
     }
 }

@@ -6,7 +6,7 @@
 // Each test crate includes this module and uses only part of it.
 #![allow(dead_code)]
 
-use engine::layers::Layer;
+use engine::layers::{BackwardArgs, ForwardCtx, Layer};
 use engine::losses::Loss;
 use engine::model::{size_of, Compiled, Model};
 use engine::optim::{Optimizer, OptimizerKind};
@@ -387,4 +387,68 @@ pub fn check_gradients_on_spread(
         rng_seed: 0,
     };
     check_model_gradients(description, model, &case, DEFAULT_CHECK);
+}
+
+/// Runs `layer` forward and backward in inference mode on `batch` samples
+/// of a golden case, and compares the output (`y`), the input gradient
+/// (`grad_x`) and the weight gradients (`grad_weights`) of
+/// `sum(output * output_weights)` with the expected values.
+pub fn check_golden_case(
+    name: &str,
+    layer: &dyn Layer,
+    case: &Value,
+    batch: usize,
+    rtol: f64,
+    atol: f64,
+) {
+    let x = numbers_f32(&case["x"]);
+    let out_len = batch * layer.output_shape().iter().product::<usize>();
+    let mut y = vec![0f32; out_len];
+    let mut scratch = vec![0f32; batch * layer.scratch_per_sample()];
+    let mut rng = StdRng::seed_from_u64(0);
+    let mut ctx = ForwardCtx {
+        training: false,
+        rng: &mut rng,
+    };
+    layer.forward(&x, batch, &mut y, &mut scratch, &mut ctx);
+    assert_all_close(
+        &format!("{name}: output"),
+        &y,
+        &numbers(&case["y"]),
+        rtol,
+        atol,
+    );
+
+    let mut dy = numbers_f32(&case["output_weights"]);
+    let mut dx = vec![0f32; x.len()];
+    let mut grads: Vec<Vec<f32>> = layer
+        .params()
+        .iter()
+        .map(|p| vec![0f32; p.value.len()])
+        .collect();
+    layer.backward(BackwardArgs {
+        batch,
+        x: &x,
+        y: &y,
+        scratch: &scratch,
+        dy: &mut dy,
+        dy_is_preactivation: false,
+        dx: Some(&mut dx),
+        grads: &mut grads,
+    });
+    assert_all_close(
+        &format!("{name}: input gradient"),
+        &dx,
+        &numbers(&case["grad_x"]),
+        rtol,
+        atol,
+    );
+    for (k, (grad, expected)) in grads
+        .iter()
+        .zip(case["grad_weights"].as_array().unwrap())
+        .enumerate()
+    {
+        let description = format!("{name}: gradient of {}", layer.params()[k].name);
+        assert_all_close(&description, grad, &numbers(expected), rtol, atol);
+    }
 }
