@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{check_golden_case, load_golden, numbers_f32, usizes};
+use common::{check_golden_case, check_golden_shapes, load_golden, numbers_f32, usizes};
 use engine::activations::Activation;
 use engine::layers::conv_transpose::{ConvTranspose, ConvTransposeConfig};
 use engine::layers::depthwise::{DepthwiseConfig, DepthwiseConv};
@@ -112,27 +112,7 @@ fn golden_file_names_its_source() {
 fn output_shapes_match_keras() {
     let document = load();
     let cases = document["shapes"].as_array().unwrap();
-    let mut rejected = 0;
-    for case in cases {
-        let class_name = case["layer"].as_str().unwrap();
-        let input = usizes(&case["input_shape"]);
-        let config = &case["config"];
-        let built = build(class_name, config, &input);
-        if case.get("error").is_some() {
-            assert!(
-                built.is_err(),
-                "{class_name} {config} on {input:?}: keras rejects it, the engine built it"
-            );
-            rejected += 1;
-        } else {
-            let layer = built.unwrap_or_else(|e| panic!("{class_name} {config} on {input:?}: {e}"));
-            assert_eq!(
-                layer.output_shape(),
-                &usizes(&case["output_shape"])[..],
-                "{class_name} {config} on {input:?}"
-            );
-        }
-    }
+    let rejected = check_golden_shapes(cases, build);
     assert!(
         cases.len() > 1000 && rejected > 100,
         "{} cases",

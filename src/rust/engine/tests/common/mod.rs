@@ -452,3 +452,35 @@ pub fn check_golden_case(
         assert_all_close(&description, grad, &numbers(expected), rtol, atol);
     }
 }
+
+/// Builds a layer with `build(class_name, config, input_shape)` for each
+/// golden shape case, and checks that the engine rejects the settings that
+/// Keras rejects (cases with an `error`) and otherwise gives Keras's
+/// `output_shape`. Returns the number of rejected cases.
+pub fn check_golden_shapes(
+    cases: &[Value],
+    build: impl Fn(&str, &Value, &[usize]) -> engine::Result<Box<dyn Layer>>,
+) -> usize {
+    let mut rejected = 0;
+    for case in cases {
+        let class_name = case["layer"].as_str().unwrap();
+        let input = usizes(&case["input_shape"]);
+        let config = &case["config"];
+        let built = build(class_name, config, &input);
+        if case.get("error").is_some() {
+            assert!(
+                built.is_err(),
+                "{class_name} {config} on {input:?}: keras rejects it, the engine built it"
+            );
+            rejected += 1;
+        } else {
+            let layer = built.unwrap_or_else(|e| panic!("{class_name} {config} on {input:?}: {e}"));
+            assert_eq!(
+                layer.output_shape(),
+                &usizes(&case["output_shape"])[..],
+                "{class_name} {config} on {input:?}"
+            );
+        }
+    }
+    rejected
+}
