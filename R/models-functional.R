@@ -825,7 +825,9 @@ attach_layer_state <- function(model, state, call = sys.call(-1)) {
 # Pulls the newest weights of shared layers from the model that changed
 # them last, and applies the layers' trainable flags.
 sync_shared_layers <- function(model, call = sys.call(-1)) {
-  if (!is_built(model) || length(model$layer_states) == 0) {
+  # Read the fields directly: this runs before every predict().
+  fields <- model_fields(model)
+  if (is.null(fields$ptr) || length(fields$layer_states) == 0) {
     return(invisible(model))
   }
   for (name in names(model$layer_states)) {

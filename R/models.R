@@ -17,20 +17,27 @@ model_fields <- function(x) environment(x)$fields
 
 #' @export
 `$.kerust_model` <- function(x, name) {
-  fields <- model_fields(x)
-  if (name %in% c("input", "inputs", "output", "outputs") && !inherits(x, "kerust_functional")) {
-    return(sequential_tensors(x, name))
+  # Stored fields come first: this runs on every field access, so on every
+  # predict() call several times.
+  fields <- environment(x)$fields
+  value <- .subset2(fields, name)
+  if (!is.null(value)) {
+    return(value)
   }
   if (identical(name, "trainable")) {
     states <- lapply(fields$layers, function(l) fields$layer_states[[l$name]])
     return(all(vapply(states, function(st) is.null(st) || isTRUE(st$trainable), TRUE)))
   }
-  value <- fields[[name]]
-  if (is.null(value) && name %in% c("input", "output")) {
-    tensors <- fields[[paste0(name, "s")]]
-    value <- if (length(tensors) == 1) tensors[[1]] else tensors
+  if (name %in% c("input", "inputs", "output", "outputs")) {
+    if (!inherits(x, "kerust_functional")) {
+      return(sequential_tensors(x, name))
+    }
+    if (name %in% c("input", "output")) {
+      tensors <- fields[[paste0(name, "s")]]
+      return(if (length(tensors) == 1) tensors[[1]] else tensors)
+    }
   }
-  value
+  NULL
 }
 
 #' @export
@@ -176,7 +183,8 @@ check_model <- function(object, call = sys.call(-1)) {
   # A model read back by readRDS() or load(), or received from another
   # process, has a NULL external pointer, so its engine model is rebuilt
   # from the snapshot.
-  if (is_built(object) && !ptr_valid(object$ptr)) restore_engine_model(object, call = call)
+  ptr <- model_fields(object)$ptr
+  if (!is.null(ptr) && !ptr_valid(ptr)) restore_engine_model(object, call = call)
   invisible(object)
 }
 

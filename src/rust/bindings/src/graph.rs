@@ -83,7 +83,7 @@ fn rs_call_layer(model: Robj, name: &str, inputs: Vec<f64>) -> Result<()> {
 }
 
 /// Adds a merge layer on the inputs set by `rs_set_next_inputs`. `axes`
-/// holds Concatenate's axis or Dot's two axes.
+/// contains Concatenate's axis or Dot's two axes.
 /// @noRd
 #[extendr]
 fn rs_add_merge(
@@ -307,13 +307,13 @@ fn check_input(m: &Model, arg: &str, k: usize, dims: &[usize]) -> Result<usize> 
     let expected = &m.input_shapes()[k];
     let sample_or_one: &[usize] = if sample.is_empty() { &[1] } else { sample };
     if sample_or_one != expected.as_slice() {
-        let which = if m.input_shapes().len() > 1 {
+        let input_label = if m.input_shapes().len() > 1 {
             format!(" (input \"{}\")", m.input_names()[k])
         } else {
             String::new()
         };
         return Err(r_error(&format!(
-            "`{arg}`{which} has samples of shape {} but the model expects input_shape = {}",
+            "`{arg}`{input_label} has samples of shape {} but the model expects input_shape = {}",
             engine::error::format_shape(sample_or_one),
             engine::error::format_shape(expected)
         )));

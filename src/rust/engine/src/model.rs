@@ -1,6 +1,6 @@
 //! A model: a graph of layer calls compiled into a static execution plan.
 //!
-//! A model holds its layers and the nodes that call them: each node applies
+//! A model contains its layers and the nodes that call them: each node applies
 //! one layer to the model inputs or to earlier nodes' outputs, so the node
 //! order is a topological order. A Sequential model is a chain with one node
 //! per layer; the functional API builds any DAG, where one layer may be
@@ -41,7 +41,7 @@ pub struct Head {
     pub metrics: Vec<Metric>,
 }
 
-/// Where a node takes an input from.
+/// The source of a node input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Src {
     /// Model input `k`.
@@ -63,7 +63,7 @@ pub struct Node {
 pub struct Plan {
     pub capacity: usize,
     pub with_gradients: bool,
-    /// Model input 0; `extra_inputs[k - 1]` holds input `k`.
+    /// Model input 0; `extra_inputs[k - 1]` contains input `k`.
     pub input: Vec<f32>,
     pub extra_inputs: Vec<Vec<f32>>,
     /// Targets of output 0; `extra_targets[h - 1]` those of output `h`.
@@ -230,7 +230,7 @@ impl Model {
         &self.nodes
     }
 
-    /// The per-sample shape of a tensor of the graph.
+    /// Returns the per-sample shape of a tensor of the graph.
     pub fn src_shape(&self, src: Src) -> &[usize] {
         match src {
             Src::Input(k) => &self.input_shapes[k],
@@ -238,7 +238,7 @@ impl Model {
         }
     }
 
-    /// The last node of the chain, or input 0 for a model without layers.
+    /// Returns the last node of the chain, or input 0 for a model without layers.
     fn tail(&self) -> Src {
         match self.nodes.len() {
             0 => Src::Input(0),
@@ -255,7 +255,7 @@ impl Model {
         }
     }
 
-    /// The model outputs, in order.
+    /// Returns the model outputs, in order.
     pub fn output_srcs(&self) -> Vec<Src> {
         if self.outputs.is_empty() {
             vec![self.tail()]
@@ -780,7 +780,7 @@ impl Model {
         Ok(())
     }
 
-    /// The loss of output `h`, if compiled.
+    /// Returns the loss of output `h`, if compiled.
     pub fn head_loss(&self, h: usize) -> Option<&Loss> {
         let c = self.compiled.as_ref()?;
         if h == 0 {
@@ -800,9 +800,9 @@ impl Model {
             return false;
         };
         let l = self.nodes[j].layer;
-        // An activity penalty or another consumer of the output needs the
-        // gradient with respect to the activation's output, which the fused
-        // loss skips; so does a layer with several inputs.
+        // An activity penalty, another consumer of the output and a layer
+        // with several inputs all need the gradient with respect to the
+        // activation's output, which the fused loss skips.
         if self.activity_regularizers.iter().any(|(a, _)| *a == l)
             || self.nodes[j].inputs.len() != 1
             || self.nodes.iter().any(|n| n.inputs.contains(&Src::Node(j)))
@@ -920,8 +920,8 @@ impl Model {
                 })
                 .collect();
             // A tensor read by several nodes gets its gradient from each of
-            // them; all but the first go through a spare buffer, at most one
-            // per input of a node.
+            // them. All but the first go through a spare buffer, so a node
+            // needs at most one spare buffer per input.
             let widest = (0..self.nodes.len())
                 .filter(|&i| of_nodes[i] > 1)
                 .map(|i| plan.outputs[i].len())
@@ -1008,9 +1008,9 @@ impl Model {
         &self.layers[self.nodes[j].layer].logits(x, &self.plan.scratch[j])[..batch * width]
     }
 
-    /// Backward pass from the gradients already stored in the output
-    /// nodes' gradient buffers; fills every parameter gradient. `fused`
-    /// says whether output 0's gradient is with respect to its logits.
+    /// Runs the backward pass from the gradients already stored in the
+    /// output nodes' gradient buffers and fills every parameter gradient.
+    /// `fused` is true when output 0's gradient is with respect to its logits.
     pub fn backward(&mut self, batch: usize, fused: bool) {
         let heads = self.output_count();
         // Output nodes whose loss gradient is with respect to their logits;
@@ -1247,7 +1247,7 @@ impl Model {
             .collect()
     }
 
-    /// The metrics of output `h`.
+    /// Returns the metrics of output `h`.
     pub fn head_metrics(&self, h: usize) -> &[Metric] {
         match (h, &self.compiled) {
             (0, Some(c)) => &c.metrics,
@@ -1260,7 +1260,7 @@ impl Model {
         }
     }
 
-    /// The metrics of output `h`, mutable.
+    /// Returns the metrics of output `h`, mutable.
     pub fn head_metrics_mut(&mut self, h: usize) -> Option<&mut Vec<Metric>> {
         if h == 0 {
             self.compiled.as_mut().map(|c| &mut c.metrics)
@@ -1269,7 +1269,7 @@ impl Model {
         }
     }
 
-    /// The target buffer of output `h`.
+    /// Returns the target buffer of output `h`.
     pub fn head_target(&self, h: usize) -> &[f32] {
         if h == 0 {
             &self.plan.target

@@ -89,7 +89,7 @@ const CHECK: GradCheck = GradCheck {
 };
 
 #[test]
-fn gradients_through_a_tensor_used_twice_and_a_shared_layer() {
+fn gradients_of_shared_tensor_and_layer() {
     let (mut model, x) = graph_start(vec![vec![4], vec![3]]);
     let a = call_dense(&mut model, &[x], "a", 5, Activation::Tanh, 1);
     let b = call_dense(&mut model, &[x], "b", 5, Activation::Sigmoid, 3);

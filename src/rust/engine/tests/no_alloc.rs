@@ -1,8 +1,8 @@
-//! The graph executor allocates nothing in a training step once the plan
-//! is built: a chain and a graph with a shared layer and merge layers, of
-//! layers without weights (the matrix products of weighted layers allocate
-//! packing buffers inside the `gemm` crate), run with a counting global
-//! allocator.
+//! Checks with a counting global allocator that the graph executor
+//! allocates nothing in a training step once the plan is built. The models
+//! (a chain, and a graph with a shared layer and merge layers) have no
+//! weights, because the matrix products of weighted layers allocate packing
+//! buffers inside the `gemm` crate.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -280,7 +280,7 @@ impl Concatenate {
         })
     }
 
-    /// The axis in keras's convention (the batch axis is 0).
+    /// Returns the axis in keras's convention (the batch axis is 0).
     pub fn axis(&self) -> usize {
         self.axis + 1
     }
@@ -362,7 +362,7 @@ impl DotSide {
         p * self.free_stride + k * self.elem_stride
     }
 
-    /// The L2 norm of vector `p` of a sample as keras's `l2_normalize`
+    /// Returns the L2 norm of vector `p` of a sample as keras's `l2_normalize`
     /// divides by it: `sqrt(max(sum of squares, 1e-12))`.
     fn norm(&self, x: &[f32], p: usize) -> f32 {
         let s: f32 = (0..self.len).map(|k| x[self.at(p, k)].powi(2)).sum();
@@ -451,7 +451,7 @@ impl Dot {
         })
     }
 
-    /// The axes in keras's convention (the batch axis is 0), and `normalize`.
+    /// Returns the axes in keras's convention (the batch axis is 0), and `normalize`.
     pub fn config(&self) -> ([usize; 2], bool) {
         (self.axes, self.normalize)
     }

@@ -145,7 +145,7 @@ pub trait Layer: Send + Sync + std::fmt::Debug {
     fn set_rng_position(&self, _position: u128) {}
 
     /// Returns the layer as a merge of several inputs, for layers such as
-    /// Add or Concatenate; the model then calls [`Merge`] instead of
+    /// Add or Concatenate. The model then calls [`Merge`] instead of
     /// `forward` and `backward`.
     fn as_merge(&self) -> Option<&dyn Merge> {
         None
